@@ -1,0 +1,1 @@
+"""Locust scenarios, the SLO file and the release gate."""

@@ -1,0 +1,1 @@
+"""The drift sidecar: tails the payload spool, computes rolling-window drift, exports Prometheus metrics."""

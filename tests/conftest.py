@@ -1,0 +1,37 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""Root of the repository checkout."""
+
+HOMECREDIT_SAMPLE = REPO_ROOT.parent / "shared" / "reference" / "homecredit-sample"
+"""Real Home Credit samples beside the checkout (never copied into the repo; absent on some machines)."""
+
+
+@pytest.fixture(scope="session")
+def homecredit_sample() -> Path:
+    """Directory of the real Kaggle samples; skips the test where ``../shared`` is absent."""
+    if not (HOMECREDIT_SAMPLE / "application_train.csv").is_file():
+        pytest.skip(f"real Home Credit samples not found at {HOMECREDIT_SAMPLE}")
+    return HOMECREDIT_SAMPLE
+
+
+@pytest.fixture
+def bentoml_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point this process's BentoML model store at an empty temporary home, restored afterwards."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    home = tmp_path / "bentoml"
+    previous = BentoMLContainer.bentoml_home.get()
+    monkeypatch.setenv("BENTOML_HOME", str(home))
+    BentoMLContainer.bentoml_home.set(str(home))
+    BentoMLContainer.model_store.reset()
+    yield home
+    BentoMLContainer.bentoml_home.set(previous)
+    BentoMLContainer.model_store.reset()

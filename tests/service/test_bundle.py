@@ -1,0 +1,150 @@
+"""Round trip and validation of the model bundle (service/bundle.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from service.bundle import (
+    BUNDLE_FORMAT_VERSION,
+    Bundle,
+    BundleError,
+    CostWeights,
+    FeatureSpec,
+    is_registered,
+    load_registered,
+    register,
+    resolve_tag,
+)
+
+
+def _tiny_bundle(rows: int = 300) -> Bundle:
+    rng = np.random.default_rng(0)
+    X = rng.random((rows, 3))
+    y = (X[:, 0] + rng.random(rows) > 1.0).astype(int)
+    names = ["AMT_X", "CNT_Y", "FLAG_Z"]
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_threads": 1},
+        lgb.Dataset(X, y, feature_name=names),
+        num_boost_round=10,
+    )
+    reference = pd.DataFrame(X, columns=names)
+    reference["probability"] = booster.predict(X)
+    return Bundle(
+        booster_text=booster.model_to_string(),
+        features=[
+            FeatureSpec("AMT_X", "float", valid_min=0.0, quantiles={"0.5": 0.5}),
+            FeatureSpec("CNT_Y", "int", valid_min=0.0),
+            FeatureSpec("FLAG_Z", "bool", missing_allowed=False),
+        ],
+        threshold=0.3,
+        cost=CostWeights(),
+        metrics={"holdout_auc": np.float64(0.71), "confusion": np.array([1, 2])},
+        training_fingerprint="abc",
+        model_card="# card",
+        assets={"plots/x.png": b"\x89PNG"},
+        reference=reference,
+    )
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    bundle = _tiny_bundle()
+    bundle.save(tmp_path / "b")
+    loaded = Bundle.load(tmp_path / "b", with_assets=True)
+    assert loaded.features == bundle.features
+    assert loaded.threshold == bundle.threshold
+    assert loaded.cost == bundle.cost
+    assert loaded.metrics == {"holdout_auc": 0.71, "confusion": [1, 2]}
+    assert loaded.assets == bundle.assets
+    assert loaded.model_card == "# card"
+    pd.testing.assert_frame_equal(loaded.reference, bundle.reference)
+    booster = lgb.Booster(model_str=loaded.booster_text)
+    np.testing.assert_allclose(
+        booster.predict(bundle.reference[loaded.feature_names].to_numpy()), bundle.reference["probability"]
+    )
+
+
+def test_load_without_reference_skips_parquet(tmp_path: Path) -> None:
+    _tiny_bundle().save(tmp_path)
+    assert Bundle.load(tmp_path, with_reference=False).reference is None
+
+
+def test_rejects_newer_format_and_missing_files(tmp_path: Path) -> None:
+    _tiny_bundle().save(tmp_path)
+    meta = json.loads((tmp_path / "bundle.json").read_text())
+    meta["format_version"] = BUNDLE_FORMAT_VERSION + 1
+    (tmp_path / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="not supported"):
+        Bundle.load(tmp_path)
+    with pytest.raises(BundleError, match=r"bundle\.json is missing"):
+        Bundle.load(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"threshold": 1.5}, "outside"),
+        ({"features": []}, "at least one"),
+        ({"features": [FeatureSpec("A", "float"), FeatureSpec("A", "float")]}, "unique"),
+    ],
+)
+def test_save_validates(tmp_path: Path, change: dict, message: str) -> None:
+    bundle = _tiny_bundle()
+    for key, value in change.items():
+        setattr(bundle, key, value)
+    with pytest.raises(BundleError, match=message):
+        bundle.save(tmp_path)
+
+
+def test_reference_must_hold_features_and_probability(tmp_path: Path) -> None:
+    bundle = _tiny_bundle()
+    bundle.reference = bundle.reference.drop(columns=["probability"])
+    with pytest.raises(BundleError, match="probability"):
+        bundle.save(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "reason"),
+    [
+        (FeatureSpec("A", "float", valid_min=0.0), -1.0, "must be >= 0"),
+        (FeatureSpec("A", "float", valid_max=1.0), 1.5, "must be <= 1"),
+        (FeatureSpec("A", "float"), math.inf, "must be finite"),
+        (FeatureSpec("A", "int"), 1.5, "whole number"),
+        (FeatureSpec("A", "bool"), 2, "0 or 1"),
+        (FeatureSpec("A", "bool", missing_allowed=False), None, "required"),
+        (FeatureSpec("A", "float", valid_min=0.0), 0.0, None),
+        (FeatureSpec("A", "float"), None, None),
+        (FeatureSpec("A", "float"), math.nan, None),
+    ],
+)
+def test_feature_check(spec: FeatureSpec, value: float | None, reason: str | None) -> None:
+    result = spec.check(value)
+    if reason is None:
+        assert result is None
+    else:
+        assert result is not None and reason in result
+
+
+def test_decide_uses_threshold_inclusively() -> None:
+    bundle = _tiny_bundle()
+    assert bundle.decide(0.3) == "refuse"
+    assert bundle.decide(0.2999) == "accept"
+
+
+def test_register_and_load_from_model_store(bentoml_home: Path) -> None:
+    import bentoml
+
+    assert not is_registered()
+    tag = register(_tiny_bundle(), labels={"source": "test"})
+    assert tag.startswith("credit_scorer:")
+    assert resolve_tag() == tag
+    assert bentoml.models.get(tag).info.labels == {"source": "test"}
+    loaded = load_registered(tag)
+    assert loaded.threshold == 0.3
+    assert loaded.reference is not None and len(loaded.reference) == 300

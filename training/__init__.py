@@ -1,0 +1,1 @@
+"""Training: Home Credit tables (real or synthetic) to a registered, cost-tuned credit scorer."""
