@@ -1,0 +1,161 @@
+"""The model card: what the model is, how good it is, how it decides, and its limits, in markdown."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from service.bundle import Bundle
+from training.data_report import DataReport
+
+if TYPE_CHECKING:
+    from training.modeling import ModelingOutcome
+
+AUC_RATIO_TARGET = 0.97
+"""LightGBM holdout AUC must reach this share of the true probability's AUC (synthetic data)."""
+
+COST_RATIO_TARGET = 1.05
+"""Holdout cost at the tuned threshold must stay within this factor of the true probability's best cost."""
+
+PLOT_DIR = "model"
+"""Folder (under the bundle's assets) that holds the modelling plots."""
+
+
+def build_model_card(
+    bundle: Bundle, outcome: ModelingOutcome, data_report: DataReport, data_source: str
+) -> tuple[str, dict[str, bytes]]:
+    """Render the model card and collect every plot it links to (paths relative to ``assets/``)."""
+    metrics = bundle.metrics
+    assets = {f"{PLOT_DIR}/{name}": png for name, png in outcome.plots.items()}
+    assets.update(data_report.plots)
+    sections = [
+        _header(bundle, data_source),
+        _comparison(outcome),
+        _performance(bundle, metrics),
+        _truth_ratios(metrics),
+        _features(bundle, outcome),
+        _plots(sorted(outcome.plots)),
+        data_report.markdown,
+        _limits(),
+        _versions(bundle),
+    ]
+    return "\n".join(s for s in sections if s), assets
+
+
+def _header(bundle: Bundle, data_source: str) -> str:
+    return f"""# Model card: credit_scorer
+
+Predicts the probability that a consumer-credit applicant will have payment difficulties (Home Credit
+Default Risk, TARGET = 1) and turns it into a decision: **refuse** when the probability is at least
+**{bundle.threshold:.4f}**, otherwise **accept**. The threshold minimises the business cost below.
+
+- Trained: {bundle.created_at} from {data_source}
+- Training data fingerprint: `{bundle.training_fingerprint[:16]}`
+- Features: {len(bundle.features)} (list below), LightGBM gradient-boosted trees
+- Cost weights per applicant: accepted defaulter {bundle.cost.false_negative:g}, refused good client
+  {bundle.cost.false_positive:g}, correct refusal {bundle.cost.true_positive:g}, correct acceptance
+  {bundle.cost.true_negative:g}
+"""
+
+
+def _comparison(outcome: ModelingOutcome) -> str:
+    table = outcome.comparison
+    lines = ["## Model comparison", "", "| " + " | ".join(map(str, table.columns)) + " |"]
+    lines.append("|" + "---|" * len(table.columns))
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _performance(bundle: Bundle, m: dict[str, Any]) -> str:
+    cm = m.get("confusion_matrix", {})
+    return f"""## Chosen model on the untouched holdout
+
+| metric | value |
+|---|---:|
+| cross-validated ROC AUC (training split) | {_fmt(m.get("cv_auc_mean"))} ± {_fmt(m.get("cv_auc_std"))} |
+| holdout ROC AUC | {_fmt(m.get("holdout_auc"))} |
+| Brier score | {_fmt(m.get("brier"))} |
+| cost per 1,000 applicants at the threshold {bundle.threshold:.4f} | {_fmt(m.get("cost_at_threshold"))} |
+| cost per 1,000 at threshold 0.5 | {_fmt(m.get("cost_at_0_5"))} |
+| cost per 1,000 at threshold 0.07 (the original project's) | {_fmt(m.get("cost_at_0_07"))} |
+
+Confusion matrix at the threshold (positive = default, refused = predicted positive):
+
+| | refused | accepted |
+|---|---:|---:|
+| defaulted | {cm.get("tp", "?")} (correct refusals) | {cm.get("fn", "?")} (accepted defaulters) |
+| repaid | {cm.get("fp", "?")} (refused good clients) | {cm.get("tn", "?")} (correct acceptances) |
+"""
+
+
+def _truth_ratios(m: dict[str, Any]) -> str:
+    auc_ratio = m.get("auc_ratio_vs_true")
+    cost_ratio = m.get("cost_ratio_vs_true")
+    if auc_ratio is None or cost_ratio is None:
+        return ""
+    auc_ok = "meets" if auc_ratio >= AUC_RATIO_TARGET else "MISSES"
+    cost_ok = "meets" if cost_ratio <= COST_RATIO_TARGET else "MISSES"
+    return f"""## Against the true default probability (synthetic data only)
+
+The generator knows each applicant's true probability of default; it never reaches the features.
+
+| ratio on the holdout | value | target |
+|---|---:|---|
+| LightGBM ROC AUC / true-probability ROC AUC | {auc_ratio:.4f} | >= {AUC_RATIO_TARGET} ({auc_ok}) |
+| cost at the tuned threshold / lowest cost reachable with the true probability | {cost_ratio:.4f} \
+| <= {COST_RATIO_TARGET} ({cost_ok}) |
+| true-probability ROC AUC | {_fmt(m.get("true_probability_auc"))} | |
+"""
+
+
+def _features(bundle: Bundle, outcome: ModelingOutcome) -> str:
+    lines = [
+        "## Features (booster order)",
+        "",
+        "| feature | type | training range | missing | description |",
+        "|---|---|---|---:|---|",
+    ]
+    for f in bundle.features:
+        observed = f"{_fmt(f.observed_min)} .. {_fmt(f.observed_max)}" if f.observed_min is not None else "-"
+        lines.append(f"| `{f.name}` | {f.dtype} | {observed} | {f.missing_share:.0%} | {f.description} |")
+    reasons = Counter(reason.split(" ")[0] for reason in outcome.selection.dropped.values())
+    summary = ", ".join(f"{count} by {reason}" for reason, count in reasons.most_common())
+    lines += ["", f"Selection dropped {len(outcome.selection.dropped)} columns ({summary or 'none'})."]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(names: list[str]) -> str:
+    if not names:
+        return ""
+    lines = ["## Interpretation and cost", ""]
+    lines += [f"![{n.removesuffix('.png')}](assets/{PLOT_DIR}/{n})" for n in names]
+    return "\n".join(lines) + "\n"
+
+
+def _limits() -> str:
+    return """## Intended use and limits
+
+- Decision support for consumer-credit applications of people with little or no credit history. A
+  refusal should be reviewable by a person; the service returns the strongest reasons behind each score.
+- The threshold encodes a business trade-off (an accepted defaulter costs far more than a refused good
+  client); change the weights and retrain rather than editing the threshold by hand.
+- Applicant data is personal data: process it only for this purpose, keep only what the model needs,
+  limit retention of payload logs, and secure them (the French regulator's principles the original
+  project cites).
+- Drift in the applicant population degrades the model silently: the monitoring sidecar compares live
+  traffic with the reference sample stored in this bundle.
+"""
+
+
+def _versions(bundle: Bundle) -> str:
+    items = ", ".join(f"{k} {v}" for k, v in sorted(bundle.library_versions.items()))
+    return f"## Reproducibility\n\nLibraries: {items}.\n"
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)

@@ -1,0 +1,197 @@
+"""The training job: tables -> features -> selection and model comparison -> cost-tuned threshold -> bundle.
+
+This module only orchestrates; each step lives in its own module. It is what ``python -m training train``
+and ``python -m training run`` execute.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from service.bundle import TARGET_COLUMN, Bundle, register
+from training.data_report import build_data_report
+from training.feature_spec import build_feature_specs
+from training.features import build_features
+from training.fingerprint import fingerprint_tables, library_versions
+from training.loader import clean_table, load_tables
+from training.model_card import build_model_card
+from training.modeling import ModelingConfig, ModelingOutcome, train_and_evaluate
+from training.schema import CHILD_TABLES
+from training.synthetic import DEFAULT_APPLICANTS, generate
+from training.tracking import RunTracker
+
+DEFAULT_ARTIFACTS = Path("artifacts")
+"""Where runs (bundle copy, model card, plots, runs table) are written by default."""
+
+
+@dataclass
+class TrainingConfig:
+    """Everything one training run needs to know."""
+
+    data_dir: Path | None = None
+    """Directory of Kaggle CSVs (real or generated); ``None`` trains on freshly generated synthetic data."""
+    applicants: int = DEFAULT_APPLICANTS
+    """Number of labelled applicants to generate when ``data_dir`` is ``None``."""
+    seed: int = 0
+    """Seed of the synthetic generator (the modelling seed is ``modeling.random_state``)."""
+    artifacts_dir: Path = DEFAULT_ARTIFACTS
+    """Root folder of the run folders (``<artifacts_dir>/runs/<run id>``)."""
+    register: bool = True
+    """Store the bundle in the BentoML model store as ``credit_scorer:<version>``."""
+    modeling: ModelingConfig = field(default_factory=ModelingConfig)
+    """Selection, cross-validation, tuning and cost settings."""
+    progress: bool = True
+    """Show progress bars and step timings on stderr."""
+
+
+@dataclass
+class TrainingResult:
+    """What a training run produced."""
+
+    run_dir: Path
+    """Run folder with ``bundle/``, ``model_card.md``, ``runs.csv`` and ``summary.json``."""
+    bundle: Bundle
+    """The bundle that was saved (and registered when asked)."""
+    tag: str | None
+    """BentoML tag ``credit_scorer:<version>``, or ``None`` when not registered."""
+    outcome: ModelingOutcome
+    """Full modelling outcome (models, predictions, plots)."""
+    timings: dict[str, float]
+    """Seconds spent in each step."""
+
+
+@dataclass
+class TrainingData:
+    """Cleaned input tables plus, for synthetic data, the true default probability."""
+
+    tables: dict[str, pd.DataFrame]
+    """Kaggle tables after the loader's cleaning (sentinels and XNA to missing)."""
+    true_probability: pd.Series | None
+    """True probability of default by SK_ID_CURR (synthetic data only; evaluation only)."""
+    source: str
+    """Human-readable description of where the data came from."""
+
+
+def load_training_data(config: TrainingConfig) -> TrainingData:
+    """Read the Kaggle CSVs at ``config.data_dir``, or generate synthetic tables in memory."""
+    if config.data_dir is not None:
+        tables = load_tables(config.data_dir, progress=config.progress)
+        true_probability = _read_true_probability(Path(config.data_dir))
+        return TrainingData(tables, true_probability, f"CSV files in {config.data_dir}")
+    dataset = generate(config.applicants, seed=config.seed, progress=config.progress)
+    tables = {name: clean_table(name, table) for name, table in dataset.tables.items()}
+    truth = dataset.true_probability.set_index("SK_ID_CURR")["TRUE_PROBABILITY"]
+    return TrainingData(
+        tables, truth, f"synthetic generator, {config.applicants:,} applicants, seed {config.seed}"
+    )
+
+
+def build_training_matrix(
+    tables: dict[str, pd.DataFrame], *, progress: bool = False
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Features (one row per labelled applicant) and their TARGET, on the SK_ID_CURR index."""
+    application = tables["application_train"]
+    inputs = {"application": application, **{name: tables[name] for name in CHILD_TABLES if name in tables}}
+    features = build_features(inputs, progress=progress)
+    target = application.set_index("SK_ID_CURR")[TARGET_COLUMN].reindex(features.index).astype(int)
+    return features, target
+
+
+def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> TrainingResult:
+    """Run the whole training job and return what it produced."""
+    timings: dict[str, float] = {}
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = Path(config.artifacts_dir) / "runs" / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    def step(name: str, started: float) -> None:
+        timings[name] = round(time.perf_counter() - started, 2)
+        log(f"[training] {name}: {timings[name]:.1f} s")
+
+    started = time.perf_counter()
+    data = load_training_data(config)
+    step("data", started)
+    log(f"[training] data: {data.source}")
+
+    started = time.perf_counter()
+    features, target = build_training_matrix(data.tables, progress=config.progress)
+    step("features", started)
+    log(f"[training] features: {features.shape[0]:,} applicants x {features.shape[1]} columns")
+
+    started = time.perf_counter()
+    truth = data.true_probability.reindex(features.index) if data.true_probability is not None else None
+    outcome = train_and_evaluate(
+        features,
+        target,
+        config.modeling,
+        tracker=RunTracker(run_dir),
+        true_probability=truth,
+        progress=config.progress,
+    )
+    step("modeling", started)
+
+    started = time.perf_counter()
+    selected = list(outcome.selected_features)
+    labelled_tables = {k: v for k, v in data.tables.items() if k != "application_test"}
+    data_report = build_data_report(labelled_tables, features[selected], target)
+    bundle = _assemble_bundle(outcome, data, data_report, config, run_id)
+    bundle.save(run_dir / "bundle")
+    (run_dir / "model_card.md").write_text(bundle.model_card)
+    for rel, content in bundle.assets.items():
+        (run_dir / "assets" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (run_dir / "assets" / rel).write_bytes(content)
+    step("report", started)
+
+    tag = (
+        register(bundle, labels={"run": run_id, "source": "synthetic" if config.data_dir is None else "csv"})
+        if (config.register)
+        else None
+    )
+    summary = {"run_id": run_id, "tag": tag, "timings_seconds": timings, "metrics": bundle.metrics}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    return TrainingResult(run_dir, bundle, tag, outcome, timings)
+
+
+def _assemble_bundle(
+    outcome: ModelingOutcome, data: TrainingData, data_report: object, config: TrainingConfig, run_id: str
+) -> Bundle:
+    selected = list(outcome.selected_features)
+    reference = outcome.X_holdout[selected].head(config.modeling.reference_rows).copy()
+    reference["probability"] = pd.Series(outcome.holdout_probability, index=outcome.X_holdout.index).loc[
+        reference.index
+    ]
+    reference[TARGET_COLUMN] = outcome.y_holdout.loc[reference.index].astype(int)
+    reference = reference.reset_index(drop=True)
+    bundle = Bundle(
+        booster_text=outcome.booster.model_to_string(),
+        features=build_feature_specs(outcome.X_train, selected),
+        threshold=float(outcome.threshold),
+        cost=config.modeling.cost,
+        metrics=outcome.metrics,
+        training_fingerprint=fingerprint_tables(data.tables),
+        library_versions=library_versions(),
+        reference=reference,
+        extra={
+            "run_id": run_id,
+            "data_source": data.source,
+            "modeling_config": asdict(config.modeling),
+        },
+    )
+    bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source)
+    return bundle
+
+
+def _read_true_probability(directory: Path) -> pd.Series | None:
+    """The generator's evaluation-only file, when the CSVs came from it."""
+    path = directory / "true_probability.csv"
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path)
+    return frame.set_index("SK_ID_CURR")["TRUE_PROBABILITY"]
