@@ -1,6 +1,6 @@
 # Convenience targets; the README's two commands are scripts/run.sh and scripts/test.sh,
 # which need nothing but Python 3.11 (not even make).
-.PHONY: setup run test test-slow lint format bench clean
+.PHONY: setup run test test-slow lint format bench loadtest clean
 
 setup:
 	bash scripts/setup.sh
@@ -24,6 +24,9 @@ format: setup
 
 bench: setup
 	.venv/bin/python benchmarks/bench_training.py
+
+loadtest: setup
+	.venv/bin/python -m loadtests.gate
 
 clean:
 	rm -rf artifacts .pytest_cache .ruff_cache

@@ -36,3 +36,12 @@ if [ ! -f "$stamp" ]; then
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
+
+# checkov (the chart's security scan) pins packaging and python-dateutil below what the project needs,
+# so it lives in a venv of its own inside .venv.
+if [[ "$extras" == *dev* ]] && [ ! -x .venv/tools/checkov/bin/checkov ]; then
+    echo "setup: installing checkov into .venv/tools/checkov"
+    "$python_bin" -m venv .venv/tools/checkov
+    .venv/tools/checkov/bin/python -m pip install -q --upgrade pip
+    .venv/tools/checkov/bin/python -m pip install -q "checkov>=3.2,<4"
+fi

@@ -1,0 +1,218 @@
+"""Command line of the release tooling: ``python -m deploy {render,release,verify,status}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from deploy.smoke import DEFAULT_BODY
+
+DESCRIPTION = """\
+Release tooling of the credit-scoring chart (helm/credit-scoring),
+on Helm's Go SDK and the kubernetes client.
+
+  render   render the chart offline (like `helm template`), values checked against values.schema.json
+  release  [gate] -> bentoml build [-> containerize] -> upgrade --install -> verify -> roll back on failure
+  verify   bounded wait for the rollout, HPA present, smoke POST /score through the API server's service proxy
+  status   the Helm release, the Deployment's rollout state and the HPA
+
+Cluster access: --kubeconfig/--context, else KUBECONFIG or ~/.kube/config,
+else the in-cluster service account.
+"""
+
+
+def _add_values(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f", "--values", action="append", type=Path, default=[], help="values file (repeatable)"
+    )
+    parser.add_argument("--set", action="append", default=[], help="value override key=value (repeatable)")
+
+
+def _add_cluster(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kubeconfig", default=None, help="kubeconfig file [default: KUBECONFIG, ~/.kube/config]"
+    )
+    parser.add_argument("--context", default=None, help="kubeconfig context [default: the current one]")
+    parser.add_argument("--namespace", "-n", default="default", help="namespace of the release [default]")
+    parser.add_argument("--release", default="credit-scoring", help="Helm release name [credit-scoring]")
+
+
+def _add_verify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=300.0, help="longest wait for the rollout, s [300]")
+    parser.add_argument(
+        "--poll", type=float, default=2.0, help="seconds between two reads of the Deployment [2]"
+    )
+    parser.add_argument("--port", type=int, default=3000, help="Service port of the API [3000]")
+    parser.add_argument("--no-hpa", action="store_true", help="do not require an HPA (autoscaling off)")
+    parser.add_argument(
+        "--smoke-body", default=DEFAULT_BODY, help="JSON posted to /score [one empty applicant]"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``deploy`` argument parser and its four sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{render,release,verify,status}")
+
+    render = commands.add_parser("render", help="render the chart offline")
+    _add_values(render)
+    render.add_argument("--namespace", "-n", default="default", help="namespace to render for [default]")
+    render.add_argument("--release", default="credit-scoring", help="release name [credit-scoring]")
+    render.add_argument("--output", "-o", type=Path, default=None, help="write the YAML here [stdout]")
+
+    release = commands.add_parser("release", help="build, upgrade --install, verify, roll back on failure")
+    _add_values(release)
+    _add_cluster(release)
+    _add_verify(release)
+    release.add_argument(
+        "--image", default=None, help="image repository:tag to deploy (and to containerize as)"
+    )
+    release.add_argument("--skip-build", action="store_true", help="deploy an image that already exists")
+    release.add_argument(
+        "--gate-command",
+        default=None,
+        help="shell command that must exit 0 before anything is deployed, e.g. 'python -m loadtests.gate'",
+    )
+    release.add_argument("--helm-timeout", type=int, default=300, help="seconds Helm may take to apply [300]")
+
+    verify = commands.add_parser("verify", help="check the rollout, the HPA and /score")
+    _add_cluster(verify)
+    _add_verify(verify)
+    verify.add_argument("--name", default=None, help="Deployment/Service name [the chart's fullname]")
+
+    status = commands.add_parser("status", help="show the release, rollout and HPA")
+    _add_cluster(status)
+    status.add_argument("--name", default=None, help="Deployment/HPA name [the chart's fullname]")
+    return parser
+
+
+def fullname(release: str, chart: str = "credit-scoring") -> str:
+    """The chart's object name for ``release`` (same rule as the chart's fullname helper)."""
+    return (release if chart in release else f"{release}-{chart}")[:63].rstrip("-")
+
+
+def _split_image(image: str) -> dict[str, Any]:
+    if "@" in image:
+        repository, digest = image.split("@", 1)
+        return {"image": {"repository": repository, "digest": digest}}
+    repository, _, tag = image.rpartition(":")
+    if not repository or "/" in tag:
+        return {"image": {"repository": image}}
+    return {"image": {"repository": repository, "tag": tag}}
+
+
+def _render(args: argparse.Namespace) -> int:
+    from deploy.chart import load_values, render
+
+    rendered = render(load_values(args.values, args.set), release=args.release, namespace=args.namespace)
+    text = rendered.to_yaml()
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text)
+        print(f"wrote {len(rendered.objects)} objects to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _verify_options(args: argparse.Namespace, values: dict[str, Any] | None = None) -> Any:
+    from deploy.verify import VerifyOptions
+
+    autoscaling = (values or {}).get("autoscaling", {}).get("enabled", True)
+    return VerifyOptions(
+        name=getattr(args, "name", None) or fullname(args.release),
+        namespace=args.namespace,
+        port=args.port,
+        timeout_s=args.timeout,
+        poll_s=args.poll,
+        expect_hpa=not args.no_hpa and autoscaling is not False,
+        smoke_body=args.smoke_body,
+    )
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from deploy.kube import api_client
+    from deploy.verify import verify
+
+    report = verify(api_client(args.kubeconfig, args.context), _verify_options(args))
+    for failure in report.failures():
+        print(f"FAILED {failure}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _release(args: argparse.Namespace) -> int:
+    from deploy import build
+    from deploy.chart import deep_merge, load_values
+    from deploy.helm_release import HelmSdkReleaser
+    from deploy.kube import api_client
+    from deploy.release import ReleasePlan, release
+    from deploy.verify import verify
+
+    values = load_values(args.values, args.set)
+    if not args.skip_build:
+        bento = build.build_bento()
+        if build.docker_available():
+            image = args.image or f"credit-scoring:{bento.split(':', 1)[1]}"
+            build.containerize(bento, image)
+            args.image = image
+        else:
+            print(
+                "no Docker engine here: Bento built but not containerized; run `bentoml containerize "
+                f"{bento}` where Docker exists and pass --image --skip-build",
+                file=sys.stderr,
+            )
+            if args.image is None:
+                return 2
+    if args.image:
+        values = deep_merge(values, _split_image(args.image))
+    plan = ReleasePlan(
+        release=args.release,
+        namespace=args.namespace,
+        values=values,
+        verify=_verify_options(args, values),
+        helm_timeout_s=args.helm_timeout,
+        gate_command=args.gate_command,
+    )
+    client = api_client(args.kubeconfig, args.context)
+    outcome = release(
+        plan,
+        HelmSdkReleaser(kubeconfig=args.kubeconfig, context=args.context),
+        run_verify=lambda options: verify(client, options),
+        run_gate=build.run_gate,
+    )
+    return 0 if outcome.ok else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from kubernetes import client
+
+    from deploy.helm_release import HelmSdkReleaser
+    from deploy.kube import api_client
+    from deploy.rollout import hpa_present, read_status
+
+    name = args.name or fullname(args.release)
+    try:
+        summary = HelmSdkReleaser(args.kubeconfig, args.context).status(args.release, args.namespace)
+        info = summary.get("info", {}) if isinstance(summary.get("info"), dict) else {}
+        print(f"release {args.release}: revision {summary.get('version')}, status {info.get('status', '?')}")
+    except Exception as exc:
+        print(f"release {args.release}: {exc}")
+    api = api_client(args.kubeconfig, args.context)
+    print(f"deployment {name}: {read_status(client.AppsV1Api(api), name, args.namespace).describe()}")
+    _, detail = hpa_present(client.AutoscalingV2Api(api), name, args.namespace)
+    print(f"hpa {name}: {detail}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    handlers = {"render": _render, "release": _release, "verify": _verify, "status": _status}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

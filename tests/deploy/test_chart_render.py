@@ -1,0 +1,185 @@
+"""The chart rendered by Helm's real engine: what each variant must and must not contain."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.chart import lint
+from tests.deploy.chart_cases import CASES, CI_VALUES, rendered, values_for
+
+pytest.importorskip("helm_python", reason="helm-python-sdk is not installed")
+
+
+def _deployment(case: str) -> dict:
+    (deployment,) = rendered(case).find("Deployment")
+    return deployment
+
+
+def _containers(case: str) -> dict[str, dict]:
+    spec = _deployment(case)["spec"]["template"]["spec"]
+    return {c["name"]: c for c in spec["containers"] + spec.get("initContainers", [])}
+
+
+def test_at_least_six_ci_variants_exist() -> None:
+    assert len(CI_VALUES) >= 6
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_lint_strict_passes(case: str) -> None:
+    assert lint(values_for(case)) == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_object_carries_the_release_labels(case: str) -> None:
+    for obj in rendered(case).objects:
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/instance"] == "scoring", obj["kind"]
+        assert labels["app.kubernetes.io/managed-by"] == "Helm", obj["kind"]
+
+
+def test_defaults_render_the_full_set_of_objects() -> None:
+    kinds = sorted(o["kind"] for o in rendered("defaults").objects)
+    for kind in (
+        "ConfigMap",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "PrometheusRule",
+        "Service",
+        "ServiceAccount",
+        "ServiceMonitor",
+        "Pod",
+    ):
+        assert kind in kinds
+    dashboards = [o for o in rendered("defaults").find("ConfigMap") if "dashboard" in o["metadata"]["name"]]
+    assert len(dashboards) == 2
+    assert all(d["metadata"]["labels"]["grafana_dashboard"] == "1" for d in dashboards)
+
+
+def test_pod_runs_scoring_and_drift_sidecar_sharing_the_spool() -> None:
+    containers = _containers("defaults")
+    scoring, monitor = containers["scoring"], containers["drift-monitor"]
+    spool = {m["mountPath"] for m in scoring["volumeMounts"] if m["name"] == "spool"}
+    assert spool == {m["mountPath"] for m in monitor["volumeMounts"] if m["name"] == "spool"}
+    settings = rendered("defaults").find("ConfigMap", "-settings")[0]["data"]
+    assert settings["CREDIT_SCORING_SPOOL_DIR"] == settings["CREDIT_SCORING_MONITOR_SPOOL_DIR"] == spool.pop()
+    assert settings["CREDIT_SCORING_MONITOR_HOST"] == "0.0.0.0"
+    assert monitor["command"][:4] == ["python", "-m", "monitoring", "serve"]
+    volumes = {v["name"]: v for v in _deployment("defaults")["spec"]["template"]["spec"]["volumes"]}
+    assert "emptyDir" in volumes["spool"]
+
+
+def test_probes_prestop_and_grace_protect_rolling_updates() -> None:
+    containers = _containers("defaults")
+    scoring = containers["scoring"]
+    assert scoring["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert scoring["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert "startupProbe" in scoring
+    assert containers["drift-monitor"]["livenessProbe"]["httpGet"]["port"] == "monitor-metrics"
+    sleep = int(scoring["lifecycle"]["preStop"]["exec"]["command"][1])
+    pod = _deployment("defaults")["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] > sleep
+    strategy = _deployment("defaults")["spec"]["strategy"]["rollingUpdate"]
+    assert strategy["maxUnavailable"] == 0
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_restricted_pod_security_everywhere(case: str) -> None:
+    pods = [o["spec"]["template"]["spec"] for o in rendered(case).find("Deployment")]
+    pods += [o["spec"] for o in rendered(case).find("Pod")]
+    for pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        assert pod["automountServiceAccountToken"] is False
+        for container in pod["containers"] + pod.get("initContainers", []):
+            sc = container["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True
+            assert sc["allowPrivilegeEscalation"] is False
+            assert sc["capabilities"]["drop"] == ["ALL"]
+            assert "limits" in container["resources"] and "requests" in container["resources"]
+
+
+def test_writable_paths_of_bentoml_are_emptydirs() -> None:
+    containers = _containers("defaults")
+    for name in ("scoring", "drift-monitor"):
+        mounts = {m["mountPath"] for m in containers[name]["volumeMounts"]}
+        env = {e["name"]: e.get("value") for e in containers[name]["env"]}
+        assert "/tmp" in mounts
+        assert env["BENTOML_HOME"] in mounts
+
+
+def test_settings_change_rolls_the_pods() -> None:
+    def checksum(values: dict) -> str:
+        from deploy.chart import render
+
+        (deployment,) = render(values).find("Deployment")
+        return deployment["spec"]["template"]["metadata"]["annotations"]["checksum/settings"]
+
+    assert checksum({}) != checksum({"monitor": {"settings": {"windowRecords": 2000}}})
+
+
+def test_autoscaling_off_sets_replicas_and_drops_the_hpa() -> None:
+    assert rendered("01-autoscaling-off").find("HorizontalPodAutoscaler") == []
+    assert _deployment("01-autoscaling-off")["spec"]["replicas"] == 3
+    assert "replicas" not in _deployment("defaults")["spec"]
+
+
+def test_custom_metrics_hpa_has_cpu_and_pods_metric_and_behavior() -> None:
+    (hpa,) = rendered("02-autoscaling-custom-metrics").find("HorizontalPodAutoscaler")
+    types = {m["type"]: m for m in hpa["spec"]["metrics"]}
+    assert types["Resource"]["resource"]["target"]["averageUtilization"] == 60
+    assert types["Pods"]["pods"]["metric"]["name"] == "bentoml_service_request_in_progress"
+    assert types["Pods"]["pods"]["target"] == {"type": "AverageValue", "averageValue": "8"}
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 600
+    assert hpa["apiVersion"] == "autoscaling/v2"
+
+
+def test_monitoring_crds_off_drops_servicemonitor_and_rule() -> None:
+    kinds = {o["kind"] for o in rendered("03-monitoring-crds-off").objects}
+    assert not kinds & {"ServiceMonitor", "PrometheusRule"}
+
+
+def test_networkpolicy_off_and_default_policy_shape() -> None:
+    assert rendered("04-networkpolicy-off").find("NetworkPolicy") == []
+    (policy,) = rendered("defaults").find("NetworkPolicy")
+    egress = policy["spec"]["egress"]
+    assert [p["port"] for rule in egress for p in rule["ports"]] == [53, 53]
+    metrics_rule = policy["spec"]["ingress"][1]
+    assert {p["port"] for p in metrics_rule["ports"]} == {"http", "monitor-metrics"}
+    assert "namespaceSelector" in metrics_rule["from"][0]
+
+
+def test_digest_image_is_pinned_by_digest() -> None:
+    for container in _containers("05-digest-image").values():
+        assert container["image"].startswith("registry.example.com/risk/credit-scoring@sha256:")
+        assert "ignored" not in container["image"]
+
+
+def test_extra_labels_reach_every_object_and_the_alerts() -> None:
+    case = "06-extra-labels"
+    for obj in rendered(case).objects:
+        assert obj["metadata"]["labels"]["team"] == "risk", obj["kind"]
+        assert obj["metadata"]["annotations"]["owner"] == "risk-platform@example.com", obj["kind"]
+    (rule,) = rendered(case).find("PrometheusRule")
+    alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+    assert all(a["labels"]["team"] == "risk" and a["labels"]["severity"] for a in alerts)
+    assert all(a["annotations"]["runbook_url"].startswith("https://runbooks.example.com/") for a in alerts)
+
+
+def test_sidecar_off_keeps_a_single_container() -> None:
+    assert set(_containers("07-sidecar-off-minimal")) == {"scoring"}
+    (service,) = rendered("07-sidecar-off-minimal").find("Service")
+    assert [p["name"] for p in service["spec"]["ports"]] == ["http"]
+
+
+def test_helm_test_pod_posts_to_score() -> None:
+    (pod,) = rendered("defaults").find("Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
+    assert env["SCORE_URL"].endswith(":3000/score")
+
+
+def test_notes_explain_how_to_reach_the_service() -> None:
+    notes = rendered("defaults").notes
+    assert "/score" in notes and "deploy verify" in notes

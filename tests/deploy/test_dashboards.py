@@ -1,0 +1,77 @@
+"""The Grafana dashboards: valid JSON with the expected panels, and every query valid PromQL."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.deploy.chart_cases import rendered
+from tests.deploy.dashboards import DASHBOARD_FILES, load, panels, queries
+from tests.deploy.promtool import run_promtool
+
+EXPECTED_PANELS = {
+    "credit-scoring-latency.json": [
+        "Requests per second",
+        "Latency of /score (p50, p95, p99)",
+        "Responses by status code",
+        "Error share and rejected requests",
+        "Requests in flight",
+        "Replicas and HPA",
+        "Decisions per second",
+        "Refusal rate",
+        "Probability of default distribution",
+    ],
+    "credit-scoring-drift.json": [
+        "Dataset drift",
+        "Share of drifted features",
+        "Per-feature drift score relative to threshold",
+        "Drift score by feature (latest)",
+        "Prediction drift",
+        "Window fill",
+        "Age of last computation and of the window",
+        "Records ingested and malformed",
+        "Ingest lag",
+        "Payload records written and dropped",
+    ],
+}
+
+
+def test_both_dashboards_ship() -> None:
+    assert sorted(p.name for p in DASHBOARD_FILES) == sorted(EXPECTED_PANELS)
+
+
+@pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
+def test_dashboard_has_expected_panels_and_unique_ids(path) -> None:
+    dashboard = load(path)
+    assert dashboard["uid"] and dashboard["title"]
+    titles = [p["title"] for p in panels(dashboard)]
+    for title in EXPECTED_PANELS[path.name]:
+        assert title in titles
+    ids = [p["id"] for p in panels(dashboard)]
+    assert len(ids) == len(set(ids))
+    for panel in panels(dashboard):
+        if panel["type"] != "row":
+            assert panel["targets"], panel["title"]
+            assert panel["datasource"]["uid"] == "${datasource}"
+            assert panel["description"], panel["title"]
+
+
+@pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
+def test_every_dashboard_query_parses_in_promtool(path, tmp_path) -> None:
+    """Each query becomes a recording rule; ``promtool check rules`` parses it with Prometheus's parser."""
+    rules = [
+        {"record": f"dashboard_query_{i}", "expr": expr} for i, (_, expr) in enumerate(queries(load(path)))
+    ]
+    rules_file = tmp_path / "queries.yaml"
+    rules_file.write_text(yaml.safe_dump({"groups": [{"name": path.stem, "rules": rules}]}))
+    result = run_promtool("check", "rules", rules_file)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_dashboards_ship_as_configmaps_with_the_same_json() -> None:
+    configmaps = [c for c in rendered("defaults").find("ConfigMap") if "dashboard" in c["metadata"]["name"]]
+    shipped = {key: value for c in configmaps for key, value in c["data"].items()}
+    assert {p.name: p.read_text().rstrip("\n") for p in DASHBOARD_FILES} == {
+        k: v.rstrip("\n") for k, v in shipped.items()
+    }

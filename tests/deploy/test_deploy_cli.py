@@ -1,0 +1,235 @@
+"""The deploy tooling against an in-process fake of the Kubernetes API (``fake_apiserver``) and fake Helm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from deploy.__main__ import build_parser, fullname, main
+from deploy.kube import api_client_for_host
+from deploy.release import ReleasePlan, release
+from deploy.verify import VerifyOptions, verify
+from tests.deploy.fake_apiserver import FakeCluster, deployment, fake_apiserver, hpa
+
+pytest.importorskip("kubernetes", reason="the kubernetes client is not installed")
+
+NAME, NS = "prod-credit-scoring", "risk"
+
+
+class FakeClock:
+    """Monotonic time that only moves when the code under test sleeps (no real waiting)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _verify(cluster: FakeCluster, clock: FakeClock, **options: Any):
+    with fake_apiserver(cluster) as url:
+        client = api_client_for_host(url)
+        opts = VerifyOptions(name=NAME, namespace=NS, timeout_s=30, poll_s=2, **options)
+        return verify(client, opts, sleep=clock.sleep, clock=clock.time, log=lambda _: None)
+
+
+def _healthy(**status: Any) -> FakeCluster:
+    return FakeCluster(
+        deployment_states=[deployment(NAME, NS, generation=3, observed=3, **status)],
+        hpas={NAME: hpa(NAME, NS, NAME)},
+    )
+
+
+def test_rollout_success_checks_hpa_and_smoke_posts_to_score_via_service_proxy() -> None:
+    cluster = FakeCluster(
+        deployment_states=[
+            deployment(NAME, NS, generation=3, observed=3, updated=1, ready=1, available=1, total=3),
+            deployment(NAME, NS, generation=3, observed=3, updated=2, ready=2, available=2, total=3),
+            deployment(NAME, NS, generation=3, observed=3),
+        ],
+        hpas={NAME: hpa(NAME, NS, NAME)},
+    )
+    report = _verify(cluster, FakeClock())
+    assert report.ok, report.failures()
+    assert [name for name, _, _ in report.checks] == ["rollout", "hpa", "smoke /score"]
+    assert cluster.deployment_reads == 3
+    posts = [(path, body) for method, path, body in cluster.requests if method == "POST"]
+    assert posts == [
+        (
+            f"/api/v1/namespaces/{NS}/services/{NAME}:3000/proxy/score",
+            {"id": "deploy-smoke-test", "features": {}},
+        )
+    ]
+
+
+def test_rollout_times_out_within_its_bound() -> None:
+    cluster = FakeCluster(
+        deployment_states=[
+            deployment(NAME, NS, generation=2, observed=2, updated=1, ready=0, available=0, total=3)
+        ]
+    )
+    clock = FakeClock()
+    report = _verify(cluster, clock)
+    assert not report.ok
+    assert "timeout: pods not updated and ready" in report.failures()[0]
+    assert clock.now <= 30 + 2
+    assert not any(method == "POST" for method, _, _ in cluster.requests)
+
+
+def test_counts_are_not_trusted_before_observed_generation_catches_up() -> None:
+    # The status shows every pod ready, but for the previous generation: not done yet.
+    stale = deployment(NAME, NS, generation=5, observed=4)
+    cluster = FakeCluster(deployment_states=[stale, stale, deployment(NAME, NS, generation=5, observed=5)])
+    cluster.hpas = {NAME: hpa(NAME, NS, NAME)}
+    report = _verify(cluster, FakeClock())
+    assert report.ok
+    assert cluster.deployment_reads == 3
+
+
+def test_observed_generation_that_never_catches_up_is_reported() -> None:
+    cluster = FakeCluster(deployment_states=[deployment(NAME, NS, generation=5, observed=4)])
+    report = _verify(cluster, FakeClock())
+    assert not report.ok
+    assert "has not observed the new generation" in report.failures()[0]
+
+
+def test_missing_hpa_fails_unless_autoscaling_is_off() -> None:
+    cluster = _healthy()
+    cluster.hpas = {}
+    report = _verify(cluster, FakeClock())
+    assert [name for name, passed, _ in report.checks if not passed] == ["hpa"]
+    assert _verify(cluster, FakeClock(), expect_hpa=False).ok
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (503, {"error": "not ready"}),
+        (200, {"probability": 1.7, "decision": "accept"}),
+        (200, {"probability": 0.1}),
+    ],
+    ids=["http-503", "probability-out-of-range", "no-decision"],
+)
+def test_bad_smoke_answers_fail_verification(status: int, answer: dict) -> None:
+    cluster = _healthy()
+    cluster.score_status, cluster.score_answer = status, answer
+    report = _verify(cluster, FakeClock())
+    assert [name for name, passed, _ in report.checks if not passed] == ["smoke /score"]
+
+
+@dataclass
+class FakeHelm:
+    """Records Helm calls; ``installed`` is the current revision (0: no release)."""
+
+    installed: int = 4
+    fail_upgrade: bool = False
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def status(self, release_name: str, namespace: str) -> dict[str, Any]:
+        self.calls.append(("status", release_name))
+        if not self.installed:
+            raise LookupError("release: not found")
+        return {"version": self.installed}
+
+    def upgrade_install(self, release_name: str, namespace: str, values: dict, timeout_s: int) -> int:
+        self.calls.append(("upgrade_install", values))
+        if self.fail_upgrade:
+            raise RuntimeError("an object was rejected")
+        self.installed += 1
+        return self.installed
+
+    def rollback(self, release_name: str, namespace: str, revision: int | None) -> None:
+        self.calls.append(("rollback", revision))
+
+
+def _release(cluster: FakeCluster, helm: FakeHelm, gate_exit: int | None = None):
+    clock = FakeClock()
+    plan = ReleasePlan(
+        release="prod",
+        namespace=NS,
+        values={"image": {"repository": "r", "tag": "2"}},
+        verify=VerifyOptions(name=NAME, namespace=NS, timeout_s=30, poll_s=2),
+        gate_command=None if gate_exit is None else "python -m loadtests.gate",
+    )
+    with fake_apiserver(cluster) as url:
+        client = api_client_for_host(url)
+        return release(
+            plan,
+            helm,
+            run_verify=lambda o: verify(client, o, sleep=clock.sleep, clock=clock.time, log=lambda _: None),
+            run_gate=lambda _: gate_exit if gate_exit is not None else 0,
+            log=lambda _: None,
+        )
+
+
+def test_release_success_does_not_roll_back() -> None:
+    helm = FakeHelm()
+    outcome = _release(_healthy(), helm)
+    assert outcome.ok and outcome.revision == 5 and outcome.rolled_back_to is None
+    assert "rollback" not in [name for name, _ in helm.calls]
+
+
+def test_failed_smoke_test_rolls_back_to_the_previous_revision() -> None:
+    cluster = _healthy()
+    cluster.score_status, cluster.score_answer = 500, {"error": "boom"}
+    helm = FakeHelm(installed=4)
+    outcome = _release(cluster, helm)
+    assert not outcome.ok
+    assert ("rollback", 4) in helm.calls
+    assert outcome.rolled_back_to == 4
+
+
+def test_failed_rollout_rolls_back() -> None:
+    cluster = FakeCluster(
+        deployment_states=[deployment(NAME, NS, generation=2, observed=2, ready=0, available=0)]
+    )
+    helm = FakeHelm(installed=7)
+    outcome = _release(cluster, helm)
+    assert not outcome.ok and outcome.rolled_back_to == 7
+
+
+def test_failed_first_install_has_nothing_to_roll_back_to() -> None:
+    cluster = _healthy()
+    cluster.score_status = 500
+    helm = FakeHelm(installed=0)
+    outcome = _release(cluster, helm)
+    assert not outcome.ok and outcome.rolled_back_to is None
+    assert "rollback" not in [name for name, _ in helm.calls]
+
+
+def test_failed_gate_deploys_nothing() -> None:
+    helm = FakeHelm()
+    outcome = _release(_healthy(), helm, gate_exit=3)
+    assert not outcome.ok
+    assert helm.calls == []
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ([], ["render"], ["release"], ["verify"], ["status"]):
+        with pytest.raises(SystemExit) as exit_info:
+            build_parser().parse_args([*command, "--help"])
+        assert exit_info.value.code == 0
+    assert "--gate-command" in capsys.readouterr().out
+
+
+def test_render_command_writes_the_manifests(tmp_path) -> None:
+    pytest.importorskip("helm_python", reason="helm-python-sdk is not installed")
+    out = tmp_path / "rendered.yaml"
+    assert (
+        main(["render", "--release", "prod", "-n", NS, "--set", "autoscaling.enabled=false", "-o", str(out)])
+        == 0
+    )
+    text = out.read_text()
+    assert f"name: {NAME}" in text and "HorizontalPodAutoscaler" not in text
+
+
+def test_fullname_matches_the_chart_helper() -> None:
+    assert fullname("prod") == NAME
+    assert fullname("credit-scoring") == "credit-scoring"

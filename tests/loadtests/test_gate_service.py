@@ -1,0 +1,152 @@
+"""The gate against a real service: it passes at a modest load, and fails naming the breached line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from loadtests.baseline import read_baseline, write_baseline
+from loadtests.gate import EXIT_BREACH, EXIT_PASS
+from loadtests.results import LineStats
+from tests.loadtests.helpers import run_gate, write_slo
+
+pytestmark = pytest.mark.timeout(240)
+
+SHORT_RUN = ["--run-time", "8"]
+"""Gate runs here last 8 s at the SLO file's offered load (users x per-user rate), so min_rps still holds."""
+
+
+@pytest.fixture(scope="module")
+def accepted_run(running_service: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One passing gate run stored as the baseline: its folder, output, exit status and baseline file."""
+    folder = tmp_path_factory.mktemp("accepted")
+    slo = write_slo(folder / "slo.yaml")
+    baseline = folder / "baseline.json"
+    done = run_gate(
+        ["--url", running_service, "--slo", str(slo), "--results", str(folder / "run"),
+         "--baseline", str(baseline), "--accept", *SHORT_RUN],
+        env={},
+    )  # fmt: skip
+    return {"results": folder / "run", "done": done, "baseline": baseline, "slo": slo}
+
+
+def test_gate_passes_against_the_real_service(accepted_run: dict) -> None:
+    done = accepted_run["done"]
+    assert done.returncode == EXIT_PASS, done.stdout + done.stderr
+    assert "GATE PASSED" in done.stdout
+    summary = json.loads((accepted_run["results"] / "summary.json").read_text())
+    assert summary["passed"] and not summary["breaches"]
+    assert summary["applicants"] == "drawn from GET /spec quantiles (no reference sample available)" or (
+        "reference rows" in summary["applicants"]
+    )
+    for name in ("/score single", "/score batch", "/score explain", "/explain"):
+        assert summary["lines"][name]["requests"] > 0
+        assert summary["lines"][name]["failures"] == 0
+    for artefact in ("report.html", "locust_stats.csv", "locust_failures.csv", "summary.json"):
+        assert (accepted_run["results"] / artefact).is_file(), artefact
+
+
+def test_accept_stores_the_run_as_baseline(accepted_run: dict) -> None:
+    baseline = read_baseline(accepted_run["baseline"])
+    assert baseline is not None
+    summary = json.loads((accepted_run["results"] / "summary.json").read_text())
+    assert baseline.lines["Aggregated"].requests == summary["lines"]["Aggregated"]["requests"]
+    assert baseline.model_tag == summary["model_tag"]
+
+
+def test_summary_matches_locust_csv(accepted_run: dict) -> None:
+    summary = json.loads((accepted_run["results"] / "summary.json").read_text())
+    with (accepted_run["results"] / "locust_stats.csv").open(newline="") as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == set(summary["lines"])
+    for name, row in rows.items():
+        line = summary["lines"][name]
+        assert line["requests"] == int(row["Request Count"])
+        assert line["failures"] == int(row["Failure Count"])
+        assert line["rps"] == pytest.approx(float(row["Requests/s"]))
+        assert line["avg_ms"] == pytest.approx(float(row["Average Response Time"]))
+        assert line["p95_ms"] == pytest.approx(float(row["95%"]))
+        assert line["p99_ms"] == pytest.approx(float(row["99%"]))
+
+
+@pytest.fixture(scope="module")
+def breached_run(accepted_run: dict, running_service: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One gate run held to an impossible ``/score single`` p99 and to a forged, much better baseline."""
+    folder = tmp_path_factory.mktemp("breached")
+    accepted = read_baseline(accepted_run["baseline"])
+    assert accepted is not None
+    # A baseline that was twice as fast and served twice the traffic: this run must count as a regression.
+    better = {
+        name: LineStats(**{**line.__dict__, "rps": line.rps * 2, "p99_ms": (line.p99_ms or 1) / 10})
+        for name, line in accepted.lines.items()
+    }
+    forged = folder / "baseline.json"
+    write_baseline(forged, accepted.__class__(**{**accepted.__dict__, "lines": better}))
+    slo = write_slo(folder / "slo.yaml", overrides={"/score single": {"p99_ms": 0.01}})
+    done = run_gate(
+        ["--url", running_service, "--slo", str(slo), "--results", str(folder / "run"),
+         "--baseline", str(forged), *SHORT_RUN],
+        env={},
+    )  # fmt: skip
+    return {"done": done, "summary": json.loads((folder / "run" / "summary.json").read_text())}
+
+
+def test_impossible_p99_fails_naming_the_line(breached_run: dict) -> None:
+    done = breached_run["done"]
+    assert done.returncode == EXIT_BREACH, done.stdout + done.stderr
+    assert "GATE FAILED" in done.stdout
+    failed_rows = [line for line in done.stdout.splitlines() if "FAIL" in line and "p99_ms" in line]
+    assert any(row.startswith("slo /score single p99_ms") for row in failed_rows), done.stdout
+    assert "slo /score single p99_ms" in breached_run["summary"]["breaches"]
+
+
+def test_regression_against_baseline_fails(breached_run: dict) -> None:
+    assert breached_run["done"].returncode == EXIT_BREACH
+    breached = breached_run["summary"]["breaches"]
+    assert "baseline Aggregated rps" in breached
+    assert "baseline Aggregated p99_ms" in breached
+
+
+def test_over_capacity_service_fails_on_error_rate_and_is_stopped(model_home: dict, tmp_path: Path) -> None:
+    """The gate serves the model itself with max-concurrency 1: 429s breach the error limits."""
+    slo = write_slo(tmp_path / "slo.yaml")
+    done = run_gate(
+        ["--model-tag", model_home["MODEL_TAG"], "--slo", str(slo), "--results", str(tmp_path / "run"),
+         "--no-baseline", "--service-env", "CREDIT_SCORING_MAX_CONCURRENCY=1", *SHORT_RUN],
+        env={"BENTOML_HOME": model_home["BENTOML_HOME"]},
+    )  # fmt: skip
+    assert done.returncode == EXIT_BREACH, done.stdout + done.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert "slo Aggregated error_rate" in summary["breaches"]
+    assert any(f["error"].endswith("HTTP 429')") for f in summary["failures"])
+    assert "reference rows of" in summary["applicants"]
+    port = urllib.parse.urlsplit(summary["url"]).port
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the gate left its service running"
+
+
+def test_knee_mode_records_benchmark_section_only(running_service: str, tmp_path: Path) -> None:
+    benchmarks = tmp_path / "BENCHMARKS.md"
+    benchmarks.write_text("# Benchmarks\n\n## Training\n\nkept as is\n\n## Load tests\n\nold numbers\n")
+    done = run_gate(
+        ["--url", running_service, "--mode", "knee", "--steps", "2,4", "--step-seconds", "4",
+         "--results", str(tmp_path / "run"), "--slo", str(write_slo(tmp_path / "slo.yaml")),
+         "--record-benchmark", str(benchmarks)],
+        env={},
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert [step["users"] for step in summary["steps"]] == [2, 4]
+    text = benchmarks.read_text()
+    assert "## Training\n\nkept as is\n" in text
+    assert "old numbers" not in text
+    if done.returncode == EXIT_PASS:
+        assert summary["knee"] is not None
+        assert f"**Knee: {summary['knee']['rps']:.0f} requests/s**" in text
+    else:
+        assert done.returncode == EXIT_BREACH and summary["knee"] is None
+        assert "No step met the SLO" in text
