@@ -15,46 +15,17 @@ from service.bundle import (
     BUNDLE_FORMAT_VERSION,
     Bundle,
     BundleError,
-    CostWeights,
     FeatureSpec,
     is_registered,
     load_registered,
     register,
     resolve_tag,
 )
-
-
-def _tiny_bundle(rows: int = 300) -> Bundle:
-    rng = np.random.default_rng(0)
-    X = rng.random((rows, 3))
-    y = (X[:, 0] + rng.random(rows) > 1.0).astype(int)
-    names = ["AMT_X", "CNT_Y", "FLAG_Z"]
-    booster = lgb.train(
-        {"objective": "binary", "verbose": -1, "num_threads": 1},
-        lgb.Dataset(X, y, feature_name=names),
-        num_boost_round=10,
-    )
-    reference = pd.DataFrame(X, columns=names)
-    reference["probability"] = booster.predict(X)
-    return Bundle(
-        booster_text=booster.model_to_string(),
-        features=[
-            FeatureSpec("AMT_X", "float", valid_min=0.0, quantiles={"0.5": 0.5}),
-            FeatureSpec("CNT_Y", "int", valid_min=0.0),
-            FeatureSpec("FLAG_Z", "bool", missing_allowed=False),
-        ],
-        threshold=0.3,
-        cost=CostWeights(),
-        metrics={"holdout_auc": np.float64(0.71), "confusion": np.array([1, 2])},
-        training_fingerprint="abc",
-        model_card="# card",
-        assets={"plots/x.png": b"\x89PNG"},
-        reference=reference,
-    )
+from tests.factories import make_tiny_bundle
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
-    bundle = _tiny_bundle()
+    bundle = make_tiny_bundle()
     bundle.save(tmp_path / "b")
     loaded = Bundle.load(tmp_path / "b", with_assets=True)
     assert loaded.features == bundle.features
@@ -71,12 +42,12 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
 
 
 def test_load_without_reference_skips_parquet(tmp_path: Path) -> None:
-    _tiny_bundle().save(tmp_path)
+    make_tiny_bundle().save(tmp_path)
     assert Bundle.load(tmp_path, with_reference=False).reference is None
 
 
 def test_rejects_newer_format_and_missing_files(tmp_path: Path) -> None:
-    _tiny_bundle().save(tmp_path)
+    make_tiny_bundle().save(tmp_path)
     meta = json.loads((tmp_path / "bundle.json").read_text())
     meta["format_version"] = BUNDLE_FORMAT_VERSION + 1
     (tmp_path / "bundle.json").write_text(json.dumps(meta))
@@ -95,7 +66,7 @@ def test_rejects_newer_format_and_missing_files(tmp_path: Path) -> None:
     ],
 )
 def test_save_validates(tmp_path: Path, change: dict, message: str) -> None:
-    bundle = _tiny_bundle()
+    bundle = make_tiny_bundle()
     for key, value in change.items():
         setattr(bundle, key, value)
     with pytest.raises(BundleError, match=message):
@@ -103,7 +74,7 @@ def test_save_validates(tmp_path: Path, change: dict, message: str) -> None:
 
 
 def test_reference_must_hold_features_and_probability(tmp_path: Path) -> None:
-    bundle = _tiny_bundle()
+    bundle = make_tiny_bundle()
     bundle.reference = bundle.reference.drop(columns=["probability"])
     with pytest.raises(BundleError, match="probability"):
         bundle.save(tmp_path)
@@ -132,7 +103,7 @@ def test_feature_check(spec: FeatureSpec, value: float | None, reason: str | Non
 
 
 def test_decide_uses_threshold_inclusively() -> None:
-    bundle = _tiny_bundle()
+    bundle = make_tiny_bundle()
     assert bundle.decide(0.3) == "refuse"
     assert bundle.decide(0.2999) == "accept"
 
@@ -141,7 +112,7 @@ def test_register_and_load_from_model_store(bentoml_home: Path) -> None:
     import bentoml
 
     assert not is_registered()
-    tag = register(_tiny_bundle(), labels={"source": "test"})
+    tag = register(make_tiny_bundle(), labels={"source": "test"})
     assert tag.startswith("credit_scorer:")
     assert resolve_tag() == tag
     assert bentoml.models.get(tag).info.labels == {"source": "test"}

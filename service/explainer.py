@@ -1,0 +1,57 @@
+"""The explainer: a separate BentoML service returning exact TreeSHAP contributions (``pred_contrib``).
+
+It runs in its own process(es), composed into the scoring service with ``bentoml.depends``, so explanations
+never slow plain scoring and can be scaled on their own. It loads the same bundle tag as the scorer and
+returns the exact tag with every answer, so a version skew during a rollout is detected, not hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import bentoml
+import numpy as np
+
+from service.errors import NotReadyError
+from service.loader import BackgroundLoader, LoadedModel
+from service.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+SETTINGS = ServiceSettings.from_env()
+
+
+@bentoml.service(
+    name="credit_explainer",
+    workers=1,
+    traffic={"timeout": SETTINGS.explainer_timeout_s},
+    logging={"access": {"enabled": SETTINGS.access_log}},
+)
+class Explainer:
+    """SHAP contributions of the configured bundle's booster."""
+
+    def __init__(self) -> None:
+        self._model: LoadedModel | None = None
+        self._loader = BackgroundLoader(SETTINGS, self._install, name="explainer-loader")
+        self._loader.start()
+
+    def _install(self, model: LoadedModel) -> None:
+        self._model = model
+
+    def __is_ready__(self) -> bool:
+        """Ready once the bundle is loaded and a warm-up explanation succeeded."""
+        return self._model is not None
+
+    @bentoml.api
+    async def contributions(self, matrix: np.ndarray) -> dict:
+        """``{"model_tag": tag, "contributions": (n_rows, n_features + 1) array}``, base value last."""
+        model = self._model
+        if model is None:
+            raise bentoml.exceptions.ServiceUnavailable(NotReadyError("explainer is loading").reason)
+        values = np.ascontiguousarray(matrix, dtype=np.float64)
+        return {"model_tag": model.tag, "contributions": model.scorer.contributions(values)}
+
+    @bentoml.on_shutdown
+    def shutdown(self) -> None:
+        """Stop retrying to load the bundle."""
+        self._loader.stop()

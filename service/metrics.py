@@ -1,0 +1,106 @@
+"""The service's own Prometheus metrics (``credit_scoring_*``), next to BentoML's request metrics.
+
+``prometheus_client`` is imported when :class:`ServiceMetrics` is built, inside the worker, because BentoML
+sets ``PROMETHEUS_MULTIPROC_DIR`` only after the service module is imported; metrics created earlier would
+not reach BentoML's ``/metrics``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+PROBABILITY_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+"""Histogram buckets of the probability of default (most applicants score below 0.2)."""
+
+EXPLANATION_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+"""Histogram buckets, in seconds, of the time the explainer takes for one request."""
+
+
+class ServiceMetrics:
+    """All ``credit_scoring_*`` metrics of one worker process."""
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.predictions = Counter(
+            "credit_scoring_predictions",
+            "Applicants scored, by decision under the bundle's threshold.",
+            ["decision"],
+        )
+        self.probability = Histogram(
+            "credit_scoring_probability",
+            "Predicted probability of default of each scored applicant (unitless, 0 to 1).",
+            buckets=PROBABILITY_BUCKETS,
+        )
+        self.explanation_duration = Histogram(
+            "credit_scoring_explanation_duration_seconds",
+            "Time spent obtaining SHAP contributions from the explainer service, per request.",
+            buckets=EXPLANATION_BUCKETS,
+        )
+        self.rejected_requests = Counter(
+            "credit_scoring_rejected_requests",
+            "Requests answered with an error by the scoring routes, by error code.",
+            ["error"],
+        )
+        self.payload_records_written = Counter(
+            "credit_scoring_payload_records_written",
+            "Payload-log records appended to the spool.",
+        )
+        self.payload_records_dropped = Counter(
+            "credit_scoring_payload_records_dropped",
+            "Payload-log records dropped, not written, by reason (queue_full, spool_full, write_error).",
+            ["reason"],
+        )
+        self.payload_bytes_written = Counter(
+            "credit_scoring_payload_bytes_written",
+            "Bytes of payload-log records appended to the spool.",
+        )
+        self.spool_bytes = Gauge(
+            "credit_scoring_spool_bytes",
+            "Bytes held in the payload-log spool directory, as last measured by the writer.",
+            multiprocess_mode="livemax",
+        )
+        self.ready = Gauge(
+            "credit_scoring_ready",
+            "1 when the bundle is loaded and a warm-up prediction succeeded in this worker, else 0.",
+            multiprocess_mode="livemin",
+        )
+
+    def count_decisions(self, n_refused: int, n_total: int) -> None:
+        """Count one request's decisions."""
+        if n_refused:
+            self.predictions.labels("refuse").inc(n_refused)
+        if n_total - n_refused:
+            self.predictions.labels("accept").inc(n_total - n_refused)
+
+    def observe_probabilities(self, probabilities: np.ndarray) -> None:
+        """Add a request's probabilities to the histogram, in one pass for large batches."""
+        if len(probabilities) <= 8:
+            for p in probabilities.tolist():
+                self.probability.observe(p)
+            return
+        observe_many(self.probability, probabilities, PROBABILITY_BUCKETS)
+
+
+def observe_many(histogram: Any, values: np.ndarray, buckets: tuple[float, ...]) -> None:
+    """Observe many values at once: one increment per bucket instead of one call per value.
+
+    Uses the histogram's per-bucket value objects (``_buckets``, ``_sum``) when present, and falls back to
+    plain ``observe`` calls otherwise, so a prometheus-client change degrades speed, not correctness.
+    """
+    bucket_values = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bucket_values is None or total is None or len(bucket_values) != len(buckets) + 1:
+        for v in values.tolist():
+            histogram.observe(v)
+        return
+    # prometheus buckets are upper-inclusive (le); searchsorted 'left' puts v == bound in that bound's bucket.
+    counts = np.bincount(
+        np.searchsorted(np.asarray(buckets), values, side="left"), minlength=len(buckets) + 1
+    )
+    for i, count in enumerate(counts.tolist()):
+        if count:
+            bucket_values[i].inc(count)
+    total.inc(float(np.sum(values)))

@@ -1,0 +1,71 @@
+"""Configuration of the scoring service, read from ``CREDIT_SCORING_*`` environment variables.
+
+Every field of :class:`ServiceSettings` maps to one variable named after it in upper case with the prefix,
+e.g. ``max_batch_size`` <- ``CREDIT_SCORING_MAX_BATCH_SIZE``. Plain pydantic (no pydantic-settings) keeps the
+dependency list short; values are parsed and checked by pydantic like any other field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_PREFIX = "CREDIT_SCORING_"
+"""Prefix of the environment variables that configure the service."""
+
+
+class ServiceSettings(BaseModel):
+    """Settings of the scoring and explainer services."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    bundle_tag: str = "credit_scorer:latest"
+    """BentoML model tag of the bundle to serve (``name:version`` or ``name:latest``)."""
+    max_batch_size: int = Field(default=1000, ge=1)
+    """Most applicants accepted in one request; larger batches are answered with 413."""
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    """Largest request body in bytes on the scoring routes; larger bodies are answered with 413."""
+    explain_max_k: int = Field(default=20, ge=0)
+    """Largest ``explain`` count (strongest reasons per applicant) a caller may ask for on ``/score``."""
+    multithread_min_rows: int = Field(default=2000, ge=1)
+    """Batches with at least this many rows use LightGBM's default threading; smaller ones use one thread."""
+    load_retry_s: float = Field(default=5.0, gt=0)
+    """Seconds between attempts to load the bundle while it cannot be found (the service stays unready)."""
+    payload_log_enabled: bool = True
+    """Whether scored applicants are appended to the payload-log spool for the drift sidecar."""
+    spool_dir: str = "/tmp/credit-scoring/spool"
+    """Directory of the payload-log spool, shared with the drift sidecar (an ``emptyDir`` in Kubernetes)."""
+    spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    """Byte limit of the whole spool directory; beyond it new records are dropped and counted."""
+    segment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+    """A segment is closed (renamed to ``.jsonl``) once it holds at least this many bytes."""
+    segment_max_age_s: float = Field(default=30.0, gt=0)
+    """A segment is closed once it has been open this many seconds, so the sidecar sees records promptly."""
+    payload_queue_size: int = Field(default=20_000, ge=1)
+    """Most requests waiting for the spool writer thread; beyond it records are dropped and counted."""
+    workers: int = Field(default=1, ge=1)
+    """Worker processes of the scoring service (measured on 2 cores: see BENCHMARKS.md)."""
+    max_concurrency: int = Field(default=64, ge=1)
+    """Requests in flight per service before BentoML answers 429."""
+    timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds a scoring request may take before BentoML answers 504 (BentoML requires a limit)."""
+    explainer_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds an explanation may take in the explainer service before it answers 504."""
+    trace_scoring_routes: bool = False
+    """Whether OpenTelemetry spans are created for ``/score`` and ``/explain`` (a quarter of the per-request
+    CPU when measured; enable when a tracing exporter is configured)."""
+    access_log: bool = False
+    """Whether BentoML writes one access-log line per request (costs throughput; off by default)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+        """Settings from the ``CREDIT_SCORING_*`` variables of ``environ`` (default: ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        values = {
+            name: env[ENV_PREFIX + name.upper()]
+            for name in cls.model_fields
+            if ENV_PREFIX + name.upper() in env
+        }
+        return cls.model_validate(values)

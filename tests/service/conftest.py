@@ -1,0 +1,58 @@
+"""Fixtures: a tiny real bundle registered in a temporary BENTOML_HOME, and a real ``bentoml serve`` on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.service.serving import ServedService, register_tiny_bundle
+
+
+@pytest.fixture(scope="session")
+def bentoml_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A BentoML home of our own, so the developer's model store is never touched."""
+    return tmp_path_factory.mktemp("bentoml_home")
+
+
+@pytest.fixture(scope="session")
+def registered_tag(bentoml_home: Path) -> str:
+    """Register the tiny bundle as ``credit_scorer`` in the temporary store; return its exact tag."""
+    return register_tiny_bundle(bentoml_home)
+
+
+@pytest.fixture(scope="session")
+def spool_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Payload-log spool of the main test server."""
+    return tmp_path_factory.mktemp("spool")
+
+
+@pytest.fixture(scope="session")
+def server(
+    bentoml_home: Path, registered_tag: str, spool_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedService]:
+    """The scoring service served by ``bentoml serve`` against the tiny bundle (small limits for tests)."""
+    served = ServedService(
+        bentoml_home,
+        {
+            "CREDIT_SCORING_SPOOL_DIR": str(spool_dir),
+            "CREDIT_SCORING_MAX_BATCH_SIZE": "50",
+            "CREDIT_SCORING_MAX_BODY_BYTES": "65536",
+            "CREDIT_SCORING_SEGMENT_MAX_AGE_S": "0.5",
+        },
+        tmp_path_factory.mktemp("logs") / "serve.log",
+    )
+    try:
+        served.wait_ready()
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture()
+def client(server: ServedService) -> Iterator[httpx.Client]:
+    """An HTTP client on the test server."""
+    with httpx.Client(base_url=server.url, timeout=10.0) as http:
+        yield http

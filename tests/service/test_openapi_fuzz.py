@@ -1,0 +1,27 @@
+"""Property-based fuzzing of the served OpenAPI document with schemathesis: no 5xx, no response off-schema."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from tests.service.serving import ServedService
+
+
+def test_api_never_errors_and_matches_its_schema(server: ServedService) -> None:
+    """Valid and invalid bodies for every operation, all of schemathesis' default checks."""
+    schema = schemathesis.openapi.from_url(server.url + "/docs.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.path for op in operations} >= {"/score", "/explain", "/spec"}
+    for operation in operations:
+        # an operation without parameters or body has no invalid variant to generate
+        modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if operation.method == "post" else [])
+        for mode in modes:
+
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            def check(case) -> None:
+                case.call_and_validate(base_url=server.url)
+
+            check()

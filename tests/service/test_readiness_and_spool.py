@@ -1,0 +1,208 @@
+"""Readiness before the bundle exists; the payload-log spool (exact, full, unwritable); graceful stop."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.service.serving import ServedService, register_tiny_bundle
+from tests.service.tiny_bundle import TINY_FEATURES, applicant_payloads
+
+FEATURE_NAMES = [f.name for f in TINY_FEATURES]
+RECORD_KEYS = {"v", "time", "request_id", "caller_id", "model_tag", "features", "probability", "decision"}
+TIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+SEGMENT_NAME = re.compile(r"^seg-[^-]+-\d{8}\.jsonl(\.open)?$")
+
+
+def read_spool(spool: Path) -> list[dict]:
+    """Every whole record in the spool's segments (closed and open)."""
+    records = []
+    for path in sorted(spool.glob("seg-*")):
+        for line in path.read_bytes().split(b"\n"):
+            if line:
+                records.append(json.loads(line))
+    return records
+
+
+def metric_value(text: str, name: str, labels: str = "") -> float:
+    """Sum of the samples of ``name`` (optionally only those whose labels contain ``labels``)."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and (line[len(name)] in " {") and labels in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def wait_for(predicate, timeout_s: float = 15.0) -> None:
+    """Poll ``predicate`` until it is true (a condition, not a timing assertion)."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+
+
+class TestSpool:
+    def test_spool_holds_exactly_the_records_sent(self, client: httpx.Client, spool_dir: Path) -> None:
+        applicants = applicant_payloads(30, seed=42)
+        for a in applicants:
+            a["id"] = "spool-test-" + a["id"]
+        sent = {}
+        for a in applicants[:10]:
+            r = client.post("/score", json=a).json()
+            sent[r["request_id"]] = (a, r)
+        batch = client.post("/score", json={"applicants": applicants[10:]}).json()["results"]
+        for a, r in zip(applicants[10:], batch, strict=True):
+            sent[r["request_id"]] = (a, r)
+        bad = client.post("/score", json={"id": "spool-test-bad", "features": {"AMT_CREDIT": -1}})
+        assert bad.status_code == 422
+
+        def ours() -> list[dict]:
+            return [r for r in read_spool(spool_dir) if (r["caller_id"] or "").startswith("spool-test-")]
+
+        wait_for(lambda: len(ours()) >= len(sent))
+        records = ours()
+        assert len(records) == len(sent)
+        assert {r["request_id"] for r in records} == set(sent)
+        for record in records:
+            applicant, result = sent[record["request_id"]]
+            assert set(record) == RECORD_KEYS
+            assert record["v"] == 1
+            assert TIME_FORMAT.match(record["time"])
+            assert record["caller_id"] == applicant["id"]
+            assert record["model_tag"] == result["model_tag"]
+            assert list(record["features"]) == FEATURE_NAMES
+            for name, value in applicant["features"].items():
+                expected = None if value is None else float(value)
+                assert record["features"][name] == expected
+            assert record["probability"] == result["probability"]
+            assert record["decision"] == result["decision"]
+        assert all(SEGMENT_NAME.match(p.name) for p in spool_dir.iterdir())
+
+    def test_metrics_have_help_and_count_records(self, client: httpx.Client) -> None:
+        client.post("/score", json=applicant_payloads(1)[0])
+        client.post("/score", json={"applicants": applicant_payloads(3)}, params={}).raise_for_status()
+
+        def written() -> float:
+            return metric_value(client.get("/metrics").text, "credit_scoring_payload_records_written_total")
+
+        wait_for(lambda: written() >= 4)
+        text = client.get("/metrics").text
+        for name in (
+            "credit_scoring_predictions_total",
+            "credit_scoring_probability",
+            "credit_scoring_explanation_duration_seconds",
+            "credit_scoring_payload_records_written_total",
+            "credit_scoring_payload_bytes_written_total",
+            "credit_scoring_spool_bytes",
+            "credit_scoring_ready",
+            "bentoml_service_request_duration_seconds",
+        ):
+            assert name in text, name
+        families = [
+            line.split()[2] for line in text.splitlines() if line.startswith("# TYPE credit_scoring_")
+        ]
+        assert len(families) >= 8
+        for family in families:
+            help_line = next(line for line in text.splitlines() if line.startswith(f"# HELP {family} "))
+            assert len(help_line) > len(f"# HELP {family} ") + 10
+        predictions = metric_value(text, "credit_scoring_predictions_total")
+        observed = metric_value(text, "credit_scoring_probability_count")
+        assert predictions >= 4 and observed == predictions
+        assert metric_value(text, "credit_scoring_rejected_requests_total") >= 1
+
+
+def test_unready_until_bundle_registered_and_unwritable_spool_never_fails_scoring(
+    tmp_path: Path,
+) -> None:
+    """A serve with no bundle answers 503 (with a reason), then turns ready once one is registered.
+
+    Its spool directory lies under a regular file, so every write fails: scoring still answers 200 and the
+    drops are counted as ``write_error``.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the spool's parent directory should be")
+    served = ServedService(
+        home,
+        {
+            "CREDIT_SCORING_BUNDLE_TAG": "late_scorer:latest",
+            "CREDIT_SCORING_LOAD_RETRY_S": "1",
+            "CREDIT_SCORING_SPOOL_DIR": str(blocker / "spool"),
+        },
+        tmp_path / "serve.log",
+    )
+    try:
+        served.wait_listening()
+        with httpx.Client(base_url=served.url, timeout=10.0) as http:
+            assert http.get("/readyz").status_code == 503
+            for path in ("/score", "/explain"):
+                response = http.post(path, json=applicant_payloads(1)[0])
+                assert response.status_code == 503
+                assert response.json()["error"] == "not_ready"
+            assert http.get("/spec").status_code == 503
+            assert http.get("/livez").status_code == 200
+
+            register_tiny_bundle(home, name="late_scorer", seed=3)
+            served.wait_ready(timeout_s=60)
+            for _ in range(3):
+                assert http.post("/score", json=applicant_payloads(1)[0]).status_code == 200
+            assert http.post("/score", json={"applicants": applicant_payloads(5)}).status_code == 200
+
+            def dropped() -> float:
+                return metric_value(
+                    http.get("/metrics").text,
+                    "credit_scoring_payload_records_dropped_total",
+                    'reason="write_error"',
+                )
+
+            wait_for(lambda: dropped() >= 8)
+    finally:
+        served.stop()
+
+
+@pytest.fixture()
+def small_spool_server(bentoml_home: Path, registered_tag: str, tmp_path: Path):
+    """A serve whose spool may hold only ~3 kB."""
+    spool = tmp_path / "spool"
+    served = ServedService(
+        bentoml_home,
+        {"CREDIT_SCORING_SPOOL_DIR": str(spool), "CREDIT_SCORING_SPOOL_MAX_BYTES": "3000"},
+        tmp_path / "serve.log",
+    )
+    try:
+        served.wait_ready()
+        yield served, spool
+    finally:
+        served.stop()
+
+
+def test_full_spool_drops_and_counts_and_shutdown_closes_segments(small_spool_server) -> None:
+    served, spool = small_spool_server
+    statuses = []
+    with httpx.Client(base_url=served.url, timeout=10.0) as http:
+        for applicant in applicant_payloads(40, seed=9):
+            statuses.append(http.post("/score", json=applicant).status_code)
+            time.sleep(0.01)
+
+        def counts() -> tuple[float, float]:
+            text = http.get("/metrics").text
+            return (
+                metric_value(text, "credit_scoring_payload_records_written_total"),
+                metric_value(text, "credit_scoring_payload_records_dropped_total", 'reason="spool_full"'),
+            )
+
+        wait_for(lambda: sum(counts()) >= 40)
+        written, dropped = counts()
+    assert statuses == [200] * 40
+    assert written >= 1 and dropped >= 1 and written + dropped == 40
+    served.stop()
+    assert not list(spool.glob("*.open")), "graceful shutdown closes the open segment"
+    assert len(read_spool(spool)) == written
+    assert sum(p.stat().st_size for p in spool.iterdir()) <= 3000

@@ -1,0 +1,198 @@
+"""/score, /explain, /spec on a real ``bentoml serve``: valid calls, additivity, each class of bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import httpx
+import pytest
+
+from tests.service.tiny_bundle import TINY_FEATURES, applicant_payloads
+
+FEATURE_NAMES = [f.name for f in TINY_FEATURES]
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+class TestValidRequests:
+    def test_single_applicant(self, client: httpx.Client, registered_tag: str) -> None:
+        applicant = applicant_payloads(1)[0]
+        response = client.post("/score", json=applicant)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["id"] == applicant["id"]
+        assert 0.0 <= body["probability"] <= 1.0
+        assert body["decision"] == ("refuse" if body["probability"] >= 0.3 else "accept")
+        assert body["model_tag"] == registered_tag
+        assert body["request_id"]
+        assert "reasons" not in body
+
+    def test_batch_keeps_order_and_matches_single_calls(self, client: httpx.Client) -> None:
+        applicants = applicant_payloads(20, seed=5)
+        batch = client.post("/score", json={"applicants": applicants})
+        assert batch.status_code == 200, batch.text
+        results = batch.json()["results"]
+        assert [r["id"] for r in results] == [a["id"] for a in applicants]
+        assert len({r["request_id"] for r in results}) == len(results)
+        for applicant, result in zip(applicants[:5], results[:5], strict=True):
+            single = client.post("/score", json=applicant).json()
+            assert single["probability"] == pytest.approx(result["probability"], abs=1e-12)
+
+    def test_missing_features_are_allowed(self, client: httpx.Client) -> None:
+        response = client.post("/score", json={"features": {"AMT_CREDIT": 1000.0, "EXT_SOURCE_2": None}})
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] is None
+
+    def test_bool_feature_accepts_true_false_and_0_1(self, client: httpx.Client) -> None:
+        as_bool = client.post("/score", json={"features": {"FLAG_OWN_CAR": True}}).json()
+        as_int = client.post("/score", json={"features": {"FLAG_OWN_CAR": 1}}).json()
+        assert as_bool["probability"] == as_int["probability"]
+
+    def test_explain_k_returns_strongest_reasons(self, client: httpx.Client) -> None:
+        applicant = applicant_payloads(1, seed=3)[0]
+        body = client.post("/score", json={**applicant, "explain": 3}).json()
+        reasons = body["reasons"]
+        assert len(reasons) == 3
+        strengths = [abs(r["contribution"]) for r in reasons]
+        assert strengths == sorted(strengths, reverse=True)
+        for reason in reasons:
+            assert reason["feature"] in FEATURE_NAMES
+            assert reason["direction"] == (
+                "increases_risk" if reason["contribution"] > 0 else "decreases_risk"
+            )
+            sent = applicant["features"][reason["feature"]]
+            assert reason["value"] == (None if sent is None else pytest.approx(float(sent)))
+
+    def test_explain_is_additive_and_matches_score(self, client: httpx.Client) -> None:
+        applicants = applicant_payloads(10, seed=7)
+        explained = client.post("/explain", json={"applicants": applicants})
+        assert explained.status_code == 200, explained.text
+        scored = client.post("/score", json={"applicants": applicants}).json()["results"]
+        for explanation, score in zip(explained.json()["results"], scored, strict=True):
+            assert set(explanation["contributions"]) == set(FEATURE_NAMES)
+            total = explanation["base_value"] + sum(explanation["contributions"].values())
+            assert total == pytest.approx(explanation["margin"], abs=1e-9)
+            assert _sigmoid(explanation["margin"]) == pytest.approx(score["probability"], abs=1e-9)
+            assert explanation["probability"] == pytest.approx(score["probability"], abs=1e-9)
+
+    def test_spec_lists_features_and_threshold(self, client: httpx.Client, registered_tag: str) -> None:
+        spec = client.get("/spec").json()
+        assert spec["model_tag"] == registered_tag
+        assert spec["threshold"] == 0.3
+        assert [f["name"] for f in spec["features"]] == FEATURE_NAMES
+        assert {f["dtype"] for f in spec["features"]} == {"float", "int", "bool"}
+
+    def test_openapi_documents_every_feature(self, client: httpx.Client) -> None:
+        doc = client.get("/docs.json").json()
+        features = doc["components"]["schemas"]["Features"]["properties"]
+        assert list(features) == FEATURE_NAMES
+        assert features["AMT_CREDIT"]["minimum"] == 0
+        assert "observed in training" in features["AMT_CREDIT"]["description"]
+        assert features["EXT_SOURCE_2"]["maximum"] == 1
+        assert features["CNT_CHILDREN"]["type"] == "integer"
+        assert {"/score", "/explain", "/spec"} <= set(doc["paths"])
+
+
+SECRET = 987654.321  # a distinctive value that must never come back in an error body
+
+
+@pytest.mark.parametrize(
+    ("features", "status", "code", "field"),
+    [
+        ({"NOT_A_FEATURE": SECRET}, 422, "unknown_feature", "features.NOT_A_FEATURE"),
+        ({"AMT_CREDIT": "987654.321"}, 422, "wrong_type", "features.AMT_CREDIT"),
+        ({"AMT_CREDIT": True}, 422, "wrong_type", "features.AMT_CREDIT"),
+        ({"AMT_CREDIT": [SECRET]}, 422, "wrong_type", "features.AMT_CREDIT"),
+        ({"AMT_CREDIT": -SECRET}, 422, "impossible_value", "features.AMT_CREDIT"),
+        ({"EXT_SOURCE_2": SECRET}, 422, "impossible_value", "features.EXT_SOURCE_2"),
+        ({"CNT_CHILDREN": 2.5}, 422, "impossible_value", "features.CNT_CHILDREN"),
+        ({"DAYS_BIRTH": SECRET}, 422, "impossible_value", "features.DAYS_BIRTH"),
+        ({"FLAG_OWN_CAR": 2}, 422, "impossible_value", "features.FLAG_OWN_CAR"),
+        ({"FLAG_OWN_CAR": "yes"}, 422, "wrong_type", "features.FLAG_OWN_CAR"),
+    ],
+)
+def test_bad_feature_values_name_the_field(
+    client: httpx.Client, features: dict, status: int, code: str, field: str
+) -> None:
+    response = client.post("/score", json={"id": "caller-secret-id", "features": features})
+    assert response.status_code == status
+    body = response.json()
+    assert body["error"] == code
+    assert body["field"] == field
+    assert body["reason"]
+    assert "987654" not in response.text and "caller-secret-id" not in response.text
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_values_are_impossible(client: httpx.Client, literal: str) -> None:
+    body = '{"features": {"AMT_CREDIT": ' + literal + "}}"
+    response = client.post("/score", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "impossible_value",
+        "field": "features.AMT_CREDIT",
+        "reason": "must be finite",
+    }
+
+
+def test_error_in_a_batch_names_the_applicant(client: httpx.Client) -> None:
+    applicants = applicant_payloads(5)
+    applicants[3]["features"]["AMT_INCOME_TOTAL"] = -SECRET
+    response = client.post("/score", json={"applicants": applicants})
+    assert response.status_code == 422
+    assert response.json()["field"] == "applicants[3].features.AMT_INCOME_TOTAL"
+    assert "987654" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "malformed_request"),
+        (b"[1, 2]", 400, "malformed_request"),
+        (b'{"features": {}, "surprise": 1}', 400, "malformed_request"),
+        (b'{"features": [1, 2]}', 422, "wrong_type"),
+        (b'{"applicants": []}', 400, "malformed_request"),
+        (b'{"features": {}, "explain": 99}', 422, "impossible_value"),
+        (b'{"features": {}, "explain": "3"}', 422, "wrong_type"),
+    ],
+)
+def test_malformed_bodies(client: httpx.Client, body: bytes, status: int, code: str) -> None:
+    response = client.post("/score", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert response.json()["error"] == code
+
+
+def test_non_json_content_type_is_415(client: httpx.Client) -> None:
+    response = client.post("/score", content=b"features=1", headers={"content-type": "text/plain"})
+    assert response.status_code == 415
+
+
+def test_batch_above_limit_is_413(client: httpx.Client) -> None:
+    response = client.post("/score", json={"applicants": [{"features": {}}] * 51})
+    assert response.status_code == 413
+    assert response.json()["error"] == "batch_too_large"
+
+
+def test_oversized_body_is_413_and_server_still_serves(client: httpx.Client) -> None:
+    padding = {"id": "x" * 100, "features": {"AMT_CREDIT": 1.0}}
+    body = json.dumps({"applicants": [padding] * 800}).encode()  # ~100 kB > 64 kB limit
+    response = client.post("/score", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"
+
+    def chunks():
+        for _ in range(100):
+            yield b" " * 1024
+
+    streamed = client.post("/score", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413  # no Content-Length: the limit holds while reading
+    small = client.post("/score", json=applicant_payloads(1)[0])
+    assert small.status_code == 200
+
+
+def test_livez(client: httpx.Client) -> None:
+    assert client.get("/livez").status_code == 200
+    assert client.get("/readyz").status_code == 200
