@@ -1,0 +1,122 @@
+"""Throughput and cost of the drift sidecar: ingest records/s, drift time per window, peak RSS.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_monitoring.py [--records 100000] [--skip-evidently]
+
+Ingest: a spool of generated payload records (40 features) read by one :class:`Ingestor` in one thread,
+parse + window + checkpoint included. Drift: one calibrated :class:`DriftDetector` per feature count,
+timed on windows of several sizes; for comparison, Evidently's ``Report([DataDriftPreset()])`` and its
+legacy ``DataDriftTable`` on 5,000 x 40. Peak RSS is the process high-water mark (``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from monitoring.drift import DriftDetector
+from monitoring.ingest import Ingestor
+from monitoring.settings import MonitorSettings
+from monitoring.window import WindowView
+from tests.monitoring.synthetic import SpoolWriter, generate_features, make_bundle, records_from_frame
+
+
+def bench_ingest(n_records: int, n_features: int) -> dict:
+    """Records/s of the ingest path on a pre-filled spool."""
+    bundle = make_bundle(n_reference=2_000, n_features=n_features)
+    records = records_from_frame(generate_features(10_000, n_features, seed=1), bundle)
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = SpoolWriter(Path(tmp) / "spool")
+        for start in range(0, n_records, 10_000):
+            writer.append(records[: min(10_000, n_records - start)])
+            writer.close_segment()
+        settings = MonitorSettings(spool_dir=Path(tmp) / "spool", checkpoint_interval_seconds=1.0)
+        ingestor = Ingestor(settings, bundle.feature_names)
+        started = time.perf_counter()
+        while ingestor.step():
+            ingestor.checkpoint()
+        ingestor.checkpoint(force=True)
+        elapsed = time.perf_counter() - started
+    assert ingestor.ingested_total == n_records
+    return {"records": n_records, "features": n_features, "seconds": round(elapsed, 2),
+            "records_per_second": round(n_records / elapsed)}  # fmt: skip
+
+
+def bench_drift(feature_counts: list[int], window_sizes: list[int], with_evidently: bool) -> dict:
+    """Seconds per drift computation by feature count and window size (median of 3)."""
+    import lightgbm as lgb
+
+    out: dict = {"per_window": [], "calibration_seconds": {}}
+    for n_features in feature_counts:
+        bundle = make_bundle(n_reference=5_000, n_features=n_features)
+        booster = lgb.Booster(model_str=bundle.booster_text)
+        detector = DriftDetector(bundle.reference, bundle.features, bundle.threshold, MonitorSettings())
+        started = time.perf_counter()
+        detector.calibrate()
+        out["calibration_seconds"][n_features] = round(time.perf_counter() - started, 2)
+        for size in window_sizes:
+            frame = generate_features(size, n_features, seed=7)
+            p = booster.predict(frame, num_threads=1)
+            view = WindowView(np.zeros(size), frame.to_numpy(float), p, p >= bundle.threshold)
+            times = [detector.compute(view).duration_seconds for _ in range(3)]
+            out["per_window"].append(
+                {"features": n_features, "window": size, "seconds": round(float(np.median(times)), 3)}
+            )
+        if with_evidently and n_features == max(feature_counts):
+            out["evidently_5000"] = bench_evidently(bundle, booster)
+    return out
+
+
+def bench_evidently(bundle, booster) -> dict:
+    """Evidently's own paths on 5,000 x n_features, for the method choice."""
+    from evidently import Report
+    from evidently.legacy.metrics import DataDriftTable
+    from evidently.legacy.report import Report as LegacyReport
+    from evidently.presets import DataDriftPreset
+
+    current = generate_features(5_000, len(bundle.features), seed=8)
+    current["probability"] = booster.predict(current[bundle.feature_names], num_threads=1)
+    reference = bundle.reference
+    started = time.perf_counter()
+    Report([DataDriftPreset()]).run(current, reference)
+    preset = time.perf_counter() - started
+    started = time.perf_counter()
+    legacy = LegacyReport(metrics=[DataDriftTable()])
+    legacy.run(reference_data=reference, current_data=current)
+    legacy.as_dict()
+    table = time.perf_counter() - started
+    return {
+        "report_datadriftpreset_seconds": round(preset, 2),
+        "legacy_datadrifttable_seconds": round(table, 2),
+    }
+
+
+def main() -> int:
+    """Run the benchmarks and print JSON."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=100_000, help="records to ingest")
+    parser.add_argument("--skip-evidently", action="store_true", help="do not time Evidently's own reports")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    result = {
+        "ingest": bench_ingest(args.records, 40),
+        "drift": bench_drift([10, 40], [1_000, 5_000, 20_000], not args.skip_evidently),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

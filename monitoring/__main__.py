@@ -1,0 +1,103 @@
+"""Command line of the drift sidecar: ``python -m monitoring serve`` and ``python -m monitoring report``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from monitoring.settings import ENV_PREFIX, MonitorSettings, add_arguments, from_sources
+
+DESCRIPTION = f"""\
+Drift sidecar of the credit scorer. Every option can also be set by an environment variable
+{ENV_PREFIX}<OPTION> (upper case, underscores); a flag wins over the variable.
+
+  serve   tail the payload spool, keep the rolling window, compute drift, serve /metrics /livez /readyz
+  report  write Evidently's HTML drift report of the current window (from the sidecar's checkpoint, or
+          from a file of payload records given with --records)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``monitoring`` argument parser with its two sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m monitoring",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,report}")
+    serve = commands.add_parser("serve", help="run the sidecar (ingest + drift + HTTP endpoint)")
+    add_arguments(serve)
+    report = commands.add_parser("report", help="write the Evidently HTML report of the current window")
+    report.add_argument(
+        "--output",
+        type=Path,
+        default=Path("drift-report.html"),
+        help="HTML file to write [default drift-report.html]",
+    )
+    report.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="JSON-lines file of payload records to report on, instead of the sidecar's checkpointed window",
+    )
+    add_arguments(report)
+    return parser
+
+
+def _report(settings: MonitorSettings, output: Path, records: Path | None) -> int:
+    from monitoring.drift import DriftDetector
+    from monitoring.report import window_from_checkpoint, window_from_records_file, write_report
+    from monitoring.sidecar import load_bundle
+
+    bundle = load_bundle(settings)
+    if records is not None:
+        view, skipped = window_from_records_file(records, bundle.feature_names, settings.window_records)
+        if skipped:
+            logging.warning("skipped %d malformed lines of %s", skipped, records)
+    else:
+        view = window_from_checkpoint(
+            settings.checkpoint_path, bundle.feature_names, settings.window_records, settings.window_seconds
+        )
+    if len(view) < settings.min_records:
+        print(
+            f"insufficient data: {len(view)} records in the window, {settings.min_records} needed",
+            file=sys.stderr,
+        )
+        return 2
+    detector = DriftDetector(bundle.reference, bundle.features, bundle.threshold, settings)
+    detector.calibrate()
+    result = detector.compute(view)
+    write_report(detector, bundle.reference, view, output)
+    print(
+        f"wrote {output}: {len(view)} records, "
+        f"{result.drifted_count}/{len(result.features)} features drifted, "
+        f"dataset drift {result.dataset_drifted}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = from_sources(args)
+    except ValueError as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "report":
+        return _report(settings, args.output, args.records)
+    from monitoring.sidecar import Sidecar
+
+    Sidecar(settings).run_until_signalled()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The sidecar process: ingest loop, drift loop and HTTP endpoint, wired together with their health."""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+
+from monitoring.drift import DriftDetector, DriftResult
+from monitoring.ingest import Ingestor
+from monitoring.metrics import MonitorMetrics, publish
+from monitoring.server import make_server, serve_in_thread
+from monitoring.settings import MonitorSettings
+from monitoring.window import RecomputeTrigger
+from service.bundle import Bundle, BundleError, load_registered
+
+log = logging.getLogger(__name__)
+
+LIVENESS_STALL_SECONDS = 300.0
+"""A loop that has not completed an iteration for this long makes ``/livez`` fail."""
+
+
+def load_bundle(settings: MonitorSettings) -> Bundle:
+    """The bundle named by the settings (a directory, or a model-store tag), with its reference sample."""
+    bundle = (
+        Bundle.load(settings.bundle_dir)
+        if settings.bundle_dir is not None
+        else load_registered(settings.model_tag)
+    )
+    if bundle.reference is None or len(bundle.reference) == 0:
+        raise BundleError("the bundle has no reference sample: drift cannot be computed")
+    return bundle
+
+
+class Sidecar:
+    """Owns the metrics, the ingestor, the detector and the two loops."""
+
+    def __init__(self, settings: MonitorSettings, bundle: Bundle | None = None) -> None:
+        self.settings = settings
+        self.bundle = bundle if bundle is not None else load_bundle(settings)
+        self.metrics = MonitorMetrics()
+        self.ingestor = Ingestor(settings, self.bundle.feature_names, self.metrics)
+        self.detector: DriftDetector | None = None
+        """Built by :meth:`prepare_detector` in the drift thread: importing Evidently takes seconds, and
+        ingestion must not wait for it after a restart."""
+        self.trigger = RecomputeTrigger(settings.recompute_rows, settings.recompute_interval_seconds)
+        self.last_result: DriftResult | None = None
+        self.metrics.track_window_age(lambda: self.last_result.oldest_time if self.last_result else None)
+        self.stop_event = threading.Event()
+        self._heartbeats: dict[str, float] = {}
+        self._threads: list[threading.Thread] = []
+        self._server = None
+
+    def prepare_detector(self) -> DriftDetector:
+        """Build the detector (imports Evidently) and calibrate its thresholds, once."""
+        if self.detector is None:
+            detector = DriftDetector(
+                self.bundle.reference, self.bundle.features, self.bundle.threshold, self.settings
+            )
+            detector.calibrate()
+            self.metrics.reference_refusal_ratio.set(detector.reference_refusal_ratio)
+            self.detector = detector
+        return self.detector
+
+    def compute_once(self) -> DriftResult | None:
+        """Compute drift on the window and export it; ``None`` when data is insufficient or it failed."""
+        m = self.metrics
+        view = self.ingestor.view()
+        self.trigger.mark(self.ingestor.appended_total, time.monotonic())
+        if len(view) < self.settings.min_records:
+            m.computations_total.labels(outcome="insufficient_data").inc()
+            m.insufficient_data.set(1)
+            m.window_records.set(len(view))
+            m.clear_drift_values()
+            self.last_result = None
+            return None
+        try:
+            with m.computation_duration_seconds.time():
+                result = self.prepare_detector().compute(view)
+        except Exception:
+            log.exception("drift computation failed; keeping the last values, marked stale")
+            m.computations_total.labels(outcome="failure").inc()
+            m.stale.set(1)
+            return None
+        publish(m, result)
+        m.computations_total.labels(outcome="success").inc()
+        self.last_result = result
+        log.info(
+            "drift: %d records, %d/%d features drifted, dataset drift %s, prediction score %.4f",
+            result.n_records,
+            result.drifted_count,
+            len(result.features),
+            result.dataset_drifted,
+            result.prediction.score if not math.isnan(result.prediction.score) else -1,
+        )
+        return result
+
+    def _ingest_loop(self) -> None:
+        s = self.settings
+        while not self.stop_event.is_set():
+            self._heartbeats["ingest"] = time.monotonic()
+            try:
+                consumed = self.ingestor.step()
+                self.ingestor.checkpoint()
+            except Exception:
+                log.exception("ingest step failed; retrying after the poll interval")
+                consumed = 0
+            if consumed == 0:
+                self.stop_event.wait(s.poll_interval_seconds)
+        self.ingestor.checkpoint(force=True)
+
+    def _drift_loop(self) -> None:
+        self._heartbeats["drift"] = time.monotonic()
+        self.prepare_detector()
+        time_window = self.settings.window_seconds is not None
+        while not self.stop_event.is_set():
+            self._heartbeats["drift"] = time.monotonic()
+            if self.trigger.due(self.ingestor.appended_total, time.monotonic(), time_window):
+                self.compute_once()
+            self.stop_event.wait(min(1.0, self.settings.poll_interval_seconds))
+
+    def livez(self) -> tuple[bool, str]:
+        """Alive while both loops run and none is stuck."""
+        now = time.monotonic()
+        for thread in self._threads:
+            if not thread.is_alive():
+                return False, f"{thread.name} loop stopped"
+        for name, beat in self._heartbeats.items():
+            if now - beat > LIVENESS_STALL_SECONDS:
+                return False, f"{name} loop stalled for {now - beat:.0f} s"
+        return True, "loops running"
+
+    def readyz(self) -> tuple[bool, str]:
+        """Ready once the thresholds are calibrated and the loops run."""
+        if self.stop_event.is_set():
+            return False, "shutting down"
+        if self.detector is None:
+            return False, "loading Evidently and calibrating drift thresholds"
+        alive, reason = self.livez()
+        return alive, reason if not alive else "ready"
+
+    def start(self) -> int:
+        """Start the HTTP endpoint and both loops; return the bound port."""
+        self._server = make_server(
+            self.settings.host, self.settings.port, self.metrics.registry, self.livez, self.readyz
+        )
+        serve_in_thread(self._server)
+        for name, target in (("ingest", self._ingest_loop), ("drift", self._drift_loop)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        port = self._server.server_address[1]
+        log.info(
+            "drift sidecar listening on %s:%d, spool %s", self.settings.host, port, self.settings.spool_dir
+        )
+        return port
+
+    def stop(self) -> None:
+        """Stop the loops (the ingest loop checkpoints on its way out) and the HTTP endpoint."""
+        self.stop_event.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def run_until_signalled(self) -> None:
+        """Start, then block until SIGTERM or SIGINT; stop cleanly."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop_event.set())
+        self.start()
+        self.stop_event.wait()
+        self.stop()

@@ -1,0 +1,79 @@
+"""Start and stop real processes in tests: the sidecar (``python -m monitoring serve``) and Prometheus."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_sidecar(spool: Path, bundle_dir: Path, port: int, log: Path, *extra: str) -> subprocess.Popen:
+    """Run the sidecar on 127.0.0.1:``port`` with fast test settings; its output goes to ``log``."""
+    args = [
+        sys.executable, "-m", "monitoring", "serve",
+        "--spool-dir", str(spool), "--bundle-dir", str(bundle_dir),
+        "--host", "127.0.0.1", "--port", str(port),
+        "--window-records", "2000", "--max-window-records", "4000", "--min-records", "500",
+        "--recompute-rows", "200", "--recompute-interval-seconds", "1", "--poll-interval-seconds", "0.05",
+        "--checkpoint-interval-seconds", "0.1", "--calibration-windows", "6", *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with open(log, "ab") as out:
+        return subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll ``predicate`` until it is true; fail the test with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def wait_ready(port: int, process: subprocess.Popen, timeout: float = 90) -> None:
+    """Wait for ``/readyz`` to answer 200 (fails early if the process died)."""
+
+    def ready() -> bool:
+        assert process.poll() is None, f"sidecar exited with {process.returncode}"
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+
+    wait_until(ready, timeout, "the sidecar to become ready")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it lingers."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def scrape_value(port: int, name: str) -> float | None:
+    """Value of an unlabelled sample in the sidecar's ``/metrics``, or ``None`` if absent."""
+    for line in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None

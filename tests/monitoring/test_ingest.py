@@ -1,0 +1,146 @@
+"""Ingestion into the window: malformed records, restart from a checkpoint, crash before a checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from monitoring.ingest import Ingestor
+from monitoring.metrics import MonitorMetrics
+from monitoring.settings import MonitorSettings
+from service.bundle import Bundle
+from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
+
+
+@pytest.fixture(scope="module")
+def records(bundle: Bundle) -> list[dict]:
+    return records_from_frame(generate_features(1_200, len(bundle.features), seed=42), bundle)
+
+
+def drain(ingestor: Ingestor) -> None:
+    while ingestor.step():
+        pass
+
+
+def test_malformed_lines_are_skipped_and_counted_by_reason(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict]
+) -> None:
+    writer = SpoolWriter(settings.spool_dir)
+    good = records[:3]
+    wrong_version = {**records[3], "v": 99}
+    bad_feature = {**records[4], "features": {**records[4]["features"], bundle.feature_names[0]: "high"}}
+    bad_probability = {**records[5], "probability": 1.5}
+    bad_decision = {**records[6], "decision": "maybe"}
+    bad_time = {**records[7], "time": "yesterday"}
+    writer.append(good)
+    writer.append_lines(["{not json", "[1, 2]", ""])
+    writer.append([wrong_version, bad_feature, bad_probability, bad_decision, bad_time])
+    metrics = MonitorMetrics()
+    ingestor = Ingestor(settings, bundle.feature_names, metrics)
+    drain(ingestor)
+    assert ingestor.ingested_total == 3
+    assert dict(ingestor.malformed_total) == {
+        "not_json": 1,
+        "not_object": 1,
+        "unknown_version": 1,
+        "bad_features": 1,
+        "bad_probability": 1,
+        "bad_decision": 1,
+        "bad_time": 1,
+    }
+    assert metrics.registry.get_sample_value("credit_scoring_drift_records_ingested_total") == 3
+    assert (
+        metrics.registry.get_sample_value(
+            "credit_scoring_drift_records_malformed_total", {"reason": "not_json"}
+        )
+        == 1
+    )
+
+
+def test_feature_values_land_in_spec_order_with_missing_as_nan(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict]
+) -> None:
+    record = dict(records[0])
+    features = dict(record["features"])
+    first = bundle.feature_names[0]
+    features.pop(first)
+    record["features"] = dict(reversed(list(features.items())))
+    SpoolWriter(settings.spool_dir).append([record])
+    ingestor = Ingestor(settings, bundle.feature_names, None)
+    drain(ingestor)
+    row = ingestor.view().features[0]
+    assert np.isnan(row[0])
+    expected = [
+        np.nan if v is None else v for v in (records[0]["features"][n] for n in bundle.feature_names[1:])
+    ]
+    np.testing.assert_array_equal(row[1:], np.array(expected, dtype=float))
+
+
+def test_restart_resumes_from_checkpoint_without_double_counting(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict]
+) -> None:
+    writer = SpoolWriter(settings.spool_dir)
+    writer.append(records[:400])
+    first = Ingestor(settings, bundle.feature_names)
+    drain(first)
+    first.checkpoint(force=True)
+    writer.append(records[400:700])
+    writer.close_segment()
+    writer.append(records[700:1000])
+    second = Ingestor(settings, bundle.feature_names)
+    assert second.ingested_total == 400 and len(second.window) == 400
+    drain(second)
+    second.checkpoint(force=True)
+    assert second.ingested_total == 1000
+    expected = [r["probability"] for r in records[:1000]]
+    assert second.view().probabilities.tolist() == expected[-settings.window_records :]
+
+
+def test_crash_before_checkpoint_rereads_exactly_the_lost_records(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict]
+) -> None:
+    writer = SpoolWriter(settings.spool_dir)
+    writer.append(records[:300])
+    first = Ingestor(settings, bundle.feature_names)
+    drain(first)
+    first.checkpoint(force=True)
+    writer.append(records[300:600])
+    drain(first)  # applied in memory, then "killed" before its next checkpoint
+    assert first.ingested_total == 600
+    restarted = Ingestor(settings, bundle.feature_names)
+    assert restarted.ingested_total == 300
+    drain(restarted)
+    assert restarted.ingested_total == 600
+    assert restarted.view().probabilities.tolist() == [r["probability"] for r in records[:600]]
+
+
+def test_consumed_closed_segments_are_deleted_only_after_a_checkpoint(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict]
+) -> None:
+    writer = SpoolWriter(settings.spool_dir)
+    writer.append(records[:10])
+    closed = writer.close_segment()
+    ingestor = Ingestor(settings, bundle.feature_names)
+    drain(ingestor)
+    assert closed.exists()
+    ingestor.checkpoint(force=True)
+    ingestor.step()
+    assert not closed.exists()
+    ingestor.checkpoint(force=True)
+    again = Ingestor(settings, bundle.feature_names)
+    drain(again)
+    assert again.ingested_total == 10
+
+
+def test_checkpoint_written_for_another_feature_list_keeps_counts_but_not_the_window(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict]
+) -> None:
+    SpoolWriter(settings.spool_dir).append(records[:50])
+    first = Ingestor(settings, bundle.feature_names)
+    drain(first)
+    first.checkpoint(force=True)
+    other = Ingestor(settings, list(reversed(bundle.feature_names)))
+    assert other.ingested_total == 50 and len(other.window) == 0
+    assert json.loads(json.dumps(other.committed_offsets))  # offsets survive

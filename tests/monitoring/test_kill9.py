@@ -1,0 +1,73 @@
+"""A real sidecar process killed with SIGKILL mid-stream, twice, then restarted: every record once."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+from monitoring import checkpoint as ckpt
+from service.bundle import Bundle
+from tests.monitoring.processes import free_port, scrape_value, start_sidecar, stop, wait_until
+from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
+
+TOTAL = 6_000
+
+
+def test_kill_9_mid_stream_then_restart_counts_every_record_exactly_once(
+    tmp_path: Path, bundle_dir: Path, bundle: Bundle
+) -> None:
+    records = records_from_frame(generate_features(TOTAL, len(bundle.features), seed=3), bundle)
+    spool, log = tmp_path / "spool", tmp_path / "sidecar.log"
+    checkpoint_path = spool / ".drift-sidecar" / "checkpoint.npz"
+    writer = SpoolWriter(spool)
+    done, stop_writing = threading.Event(), threading.Event()
+
+    def ingested() -> int:
+        saved = ckpt.load(checkpoint_path)
+        return saved.ingested_total if saved is not None else 0
+
+    def write() -> None:
+        for start in range(0, TOTAL, 100):
+            # stay at most 1,000 records ahead of the sidecar, so the kills land while records still arrive
+            while start - ingested() > 1_000 and not stop_writing.is_set():
+                time.sleep(0.05)
+            writer.append(records[start : start + 100])
+            if start % 700 == 600:
+                writer.close_segment()
+            time.sleep(0.02)
+        writer.close_segment()
+        done.set()
+
+    port = free_port()
+    process = start_sidecar(spool, bundle_dir, port, log)
+    thread = threading.Thread(target=write)
+    try:
+        thread.start()
+        for kill_at in (1_000, 3_000):  # SIGKILL while records are still arriving
+            wait_until(lambda at=kill_at: ingested() >= at, 90, f"{kill_at} records checkpointed")
+            assert not done.is_set()  # really mid-stream
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            process = start_sidecar(spool, bundle_dir, port, log)
+        thread.join(timeout=120)
+        assert done.is_set()
+        wait_until(
+            lambda: scrape_value(port, "credit_scoring_drift_records_ingested_total") == TOTAL,
+            90,
+            "all records ingested",
+        )
+        time.sleep(1.0)  # anything counted twice would show up by now
+        assert scrape_value(port, "credit_scoring_drift_records_ingested_total") == TOTAL
+    finally:
+        stop_writing.set()
+        stop(process)
+        thread.join(timeout=5)
+    saved = ckpt.load(checkpoint_path)
+    assert saved is not None
+    assert saved.ingested_total == TOTAL
+    assert sum(saved.malformed_total.values()) == 0
+    expected = [r["probability"] for r in records][-2_000:]  # window_records: all that is kept
+    assert saved.window["probabilities"].tolist() == expected
+    assert not list(spool.glob("seg-*.jsonl"))  # every closed, consumed segment was deleted
