@@ -1,15 +1,19 @@
 """Benchmark the scoring service against the limit and the original project's style, in one run.
 
-Configurations (same tiny model, same applicants, same load generator: wrk, 8 connections, 2 threads):
+Configurations (same tiny model, same applicants, same load generator: wrk, 8 connections, 2 threads),
+run back to back in each round:
 
-(a)  this service under ``bentoml serve`` (payload log on; also off, and with 2 workers)
+(a)  this service under ``bentoml serve``, front door on (default), payload log on
+(a0) the same, payload log off (the payload log's cost)
+(am) the same with ``CREDIT_SCORING_FRONT_DOOR=false``: /score through BentoML's middleware stack
 (b)  bare Starlette + ``Booster.predict(num_threads=1)`` on a numpy row (uvicorn, 1 worker): the limit
-(c)  FastAPI + pydantic + pandas + scikit-learn ``Pipeline.predict_proba`` (uvicorn, 1 worker)
 
-plus batches of 1,000 (rows/s over HTTP vs in-process ``Booster.predict``) and ``explain: 3`` latency at
-1 connection vs in-process ``pred_contrib`` on one row. Needs ``wrk`` (Debian package) on PATH.
+then once: (a) and (b) with 2 workers each; (c) FastAPI + pydantic + pandas + scikit-learn
+``Pipeline.predict_proba``; batches of 1,000 at 2 connections (applicant objects and the columnar form)
+in rows/s vs in-process ``Booster.predict``; ``explain: 3`` and ``/explain`` at 1 connection vs in-process
+``pred_contrib`` on one row. Needs ``wrk`` (Debian package) on PATH.
 
-    .venv/bin/python benchmarks/bench_service.py [--duration 10] [--rounds 2] [--json out.json]
+    .venv/bin/python benchmarks/bench_service.py [--duration 8] [--rounds 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -145,9 +149,9 @@ def in_process(model_txt: str, batch: np.ndarray, row: np.ndarray) -> dict[str, 
 
 
 class Uvicorn:
-    """A reference app under uvicorn (1 worker, no access log) on 127.0.0.1."""
+    """A reference app under uvicorn (no access log) on 127.0.0.1."""
 
-    def __init__(self, factory: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, factory: str, env: dict[str, str], log: Path, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
@@ -161,6 +165,8 @@ class Uvicorn:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                "--workers",
+                str(workers),
             ],
             cwd=REPO_ROOT / "benchmarks",
             env={**os.environ, **env},
@@ -184,10 +190,10 @@ class Uvicorn:
 
 
 def main() -> None:
-    """Run every configuration back to back and print throughput, latency and ratios."""
+    """Run every configuration back to back and print throughput, latency, CPU per request and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of the single-applicant comparison")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the single-applicant comparison")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -234,12 +240,17 @@ def main() -> None:
 
         applicants = applicant_payloads(200, seed=11)
         single = lua_script(work / "single.lua", "/score", [json.dumps(a) for a in applicants])
-        batch_body = json.dumps({"applicants": applicant_payloads(1000, seed=12)})
-        batch = lua_script(work / "batch.lua", "/score", [batch_body])
+        batch_applicants = applicant_payloads(1000, seed=12)
+        batch = lua_script(work / "batch.lua", "/score", [json.dumps({"applicants": batch_applicants})])
+        columns = ["id", *NAMES]
+        rows = [[a["id"], *(a["features"].get(n) for n in NAMES)] for a in batch_applicants]
+        columnar = lua_script(
+            work / "columnar.lua", "/score", [json.dumps({"columns": columns, "rows": rows})]
+        )
         explain = lua_script(
             work / "explain.lua", "/score", [json.dumps({**a, "explain": 3}) for a in applicants]
         )
-        bare_explain = lua_script(work / "bare_explain.lua", "/explain", [json.dumps(a) for a in applicants])
+        full_explain = lua_script(work / "full_explain.lua", "/explain", [json.dumps(a) for a in applicants])
 
         def service(label: str, env: dict[str, str]) -> ServedService:
             served = ServedService(
@@ -249,11 +260,16 @@ def main() -> None:
             served.wait_ready()
             return served
 
+        def bare(workers: int = 1) -> Uvicorn:
+            server = Uvicorn("reference_apps:bare_starlette_app", ref_env, work / "bare.log", workers=workers)
+            servers.append(server)
+            return server
+
         def run(label: str, server, lua: Path, connections: int = 8) -> dict[str, float]:
             url, pid = server.url, server.process.pid
             measured = wrk(url, lua, connections=connections, duration_s=args.duration, server_pid=pid)
             print(
-                f"{label:<44} {measured['rps']:>9.0f} req/s  p50 {measured['p50_ms']:7.2f} ms  "
+                f"{label:<46} {measured['rps']:>9.0f} req/s  p50 {measured['p50_ms']:7.2f} ms  "
                 f"p99 {measured['p99_ms']:7.2f} ms  CPU/req {measured['cpu_us_per_request']:6.0f} us  "
                 f"non-2xx {measured['non_2xx']:.0f}",
                 flush=True,
@@ -267,66 +283,39 @@ def main() -> None:
 
         for r in range(1, args.rounds + 1):
             svc = service(f"svc{r}", {})
-            run(f"r{r} (a) service, 1 worker, payload log on", svc, single)
+            run(f"r{r} (a) front door, payload log on", svc, single)
             if r == 1:
-                run("(a) batch 1000, 2 conns", svc, batch, connections=2)
-                run("(a) explain:3, 1 conn", svc, explain, connections=1)
+                run("(a) batch 1000 applicants, 2 conns", svc, batch, connections=2)
+                run("(a) batch 1000 columnar, 2 conns", svc, columnar, connections=2)
+                run("(a) explain:3 on /score, 1 conn", svc, explain, connections=1)
+                run("(a) /explain (explainer service), 1 conn", svc, full_explain, connections=1)
             svc.stop()
             svc_off = service(f"svc_off{r}", {"CREDIT_SCORING_PAYLOAD_LOG_ENABLED": "false"})
-            run(f"r{r} (a) service, 1 worker, payload log off", svc_off, single)
+            run(f"r{r} (a0) front door, payload log off", svc_off, single)
             svc_off.stop()
-            bare = Uvicorn("reference_apps:bare_starlette_app", ref_env, work / "bare.log")
-            servers.append(bare)
-            run(f"r{r} (b) bare Starlette + Booster", bare, single)
+            mounted = service(f"mounted{r}", {"CREDIT_SCORING_FRONT_DOOR": "false"})
+            run(f"r{r} (am) no front door (BentoML stack)", mounted, single)
             if r == 1:
-                run("(b) batch 1000, 2 conns", bare, batch, connections=2)
-                run("(b) pred_contrib over HTTP, 1 conn", bare, bare_explain, connections=1)
-            bare.stop()
+                run("(am) batch 1000 applicants, 2 conns", mounted, batch, connections=2)
+            mounted.stop()
+            reference = bare()
+            run(f"r{r} (b) bare Starlette + Booster", reference, single)
+            if r == 1:
+                run("(b) batch 1000 applicants, 2 conns", reference, batch, connections=2)
+                run("(b) pred_contrib over HTTP, 1 conn", reference, full_explain, connections=1)
+            reference.stop()
         svc2 = service("svc_2w", {"CREDIT_SCORING_WORKERS": "2"})
-        run("(a) service, 2 workers, payload log on", svc2, single)
+        run("(a) front door, 2 workers", svc2, single)
+        run("(a) 2 workers, batch 1000 columnar, 2 conns", svc2, columnar, connections=2)
         svc2.stop()
+        reference2 = bare(workers=2)
+        run("(b) bare, 2 workers", reference2, single)
+        reference2.stop()
         fast = Uvicorn("reference_apps:fastapi_sklearn_app", ref_env, work / "fastapi.log")
         servers.append(fast)
         run("(c) FastAPI + sklearn pipeline", fast, single)
         fast.stop()
-
-        print("\nratios (same run):")
-        for r in range(1, args.rounds + 1):
-            a, b = (
-                results[f"r{r} (a) service, 1 worker, payload log on"],
-                results[f"r{r} (b) bare Starlette + Booster"],
-            )
-            off = results[f"r{r} (a) service, 1 worker, payload log off"]
-            print(
-                f"  round {r}: throughput a/b {a['rps'] / b['rps']:.2f} (target >= 0.5), "
-                f"p99 a/b {a['p99_ms'] / b['p99_ms']:.2f} (target <= 3), "
-                f"payload-log cost {1 - a['rps'] / off['rps']:+.1%} (target <= 5 %)"
-            )
-            print(
-                f"           CPU per request a/b {a['cpu_us_per_request'] / b['cpu_us_per_request']:.2f} "
-                f"(idle-machine throughput ratio ~ {b['cpu_us_per_request'] / a['cpu_us_per_request']:.2f}); "
-                f"payload-log CPU cost {a['cpu_us_per_request'] / off['cpu_us_per_request'] - 1:+.1%}"
-            )
-        rows_http = results["(a) batch 1000, 2 conns"]["rps"] * 1000
-        ip = results["in_process"]
-        print(
-            f"  batch rows/s over HTTP {rows_http:.0f} vs in-process 1 thread "
-            f"{ip['batch_rows_per_s_1thread']:.0f}: "
-            f"{rows_http / ip['batch_rows_per_s_1thread']:.2f} (target >= 0.7)"
-        )
-        ex = results["(a) explain:3, 1 conn"]["p50_ms"]
-        print(
-            f"  explain:3 p50 {ex:.3f} ms vs in-process pred_contrib {ip['pred_contrib_one_p50_ms']:.3f} ms: "
-            f"{ex / ip['pred_contrib_one_p50_ms']:.1f}x (target <= 1.5); vs bare pred_contrib over HTTP "
-            f"{results['(b) pred_contrib over HTTP, 1 conn']['p50_ms']:.3f} ms: "
-            f"{ex / results['(b) pred_contrib over HTTP, 1 conn']['p50_ms']:.2f}x"
-        )
-        c = results["(c) FastAPI + sklearn pipeline"]
-        a1 = results["r1 (a) service, 1 worker, payload log on"]
-        print(
-            f"  service vs FastAPI+sklearn: throughput {a1['rps'] / c['rps']:.1f}x, "
-            f"CPU per request {c['cpu_us_per_request'] / a1['cpu_us_per_request']:.1f}x lower"
-        )
+        report(results, args.rounds)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     finally:
@@ -334,6 +323,61 @@ def main() -> None:
             with contextlib.suppress(Exception):
                 server.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results: dict, rounds: int) -> None:
+    """Print the ratios the targets of issue 3 are stated in."""
+    print("\nratios (same run):")
+    for r in range(1, rounds + 1):
+        a = results[f"r{r} (a) front door, payload log on"]
+        off = results[f"r{r} (a0) front door, payload log off"]
+        am = results[f"r{r} (am) no front door (BentoML stack)"]
+        b = results[f"r{r} (b) bare Starlette + Booster"]
+        print(
+            f"  round {r}: throughput a/b {a['rps'] / b['rps']:.2f} (target >= 0.5), "
+            f"p99 a/b {a['p99_ms'] / b['p99_ms']:.2f} (target <= 3), "
+            f"payload-log cost {1 - a['rps'] / off['rps']:+.1%} (target <= 5 %), "
+            f"front door speed-up {a['rps'] / am['rps']:.2f}x"
+        )
+        print(
+            f"           CPU per request a/b {a['cpu_us_per_request'] / b['cpu_us_per_request']:.2f} "
+            f"(idle-machine throughput ratio ~ {b['cpu_us_per_request'] / a['cpu_us_per_request']:.2f}); "
+            f"payload-log CPU cost {a['cpu_us_per_request'] / off['cpu_us_per_request'] - 1:+.1%}; "
+            f"no front door {am['cpu_us_per_request']:.0f} us"
+        )
+    a2, b2 = results["(a) front door, 2 workers"], results["(b) bare, 2 workers"]
+    print(
+        f"  2 workers: throughput a/b {a2['rps'] / b2['rps']:.2f}, "
+        f"p99 a/b {a2['p99_ms'] / b2['p99_ms']:.2f}, "
+        f"CPU per request a/b {a2['cpu_us_per_request'] / b2['cpu_us_per_request']:.2f}"
+    )
+    ip = results["in_process"]
+    for label in (
+        "(a) batch 1000 applicants, 2 conns",
+        "(a) batch 1000 columnar, 2 conns",
+        "(a) 2 workers, batch 1000 columnar, 2 conns",
+        "(am) batch 1000 applicants, 2 conns",
+        "(b) batch 1000 applicants, 2 conns",
+    ):
+        rows_http = results[label]["rps"] * 1000
+        print(
+            f"  {label}: {rows_http:.0f} rows/s vs in-process 1 thread {ip['batch_rows_per_s_1thread']:.0f}: "
+            f"{rows_http / ip['batch_rows_per_s_1thread']:.2f} (target >= 0.7)"
+        )
+    contrib = ip["pred_contrib_one_p50_ms"]
+    bare_http = results["(b) pred_contrib over HTTP, 1 conn"]["p50_ms"]
+    for label in ("(a) explain:3 on /score, 1 conn", "(a) /explain (explainer service), 1 conn"):
+        p50 = results[label]["p50_ms"]
+        print(
+            f"  {label}: p50 {p50:.3f} ms vs in-process pred_contrib {contrib:.3f} ms: {p50 / contrib:.1f}x "
+            f"(target <= 1.5); vs (b) pred_contrib over HTTP {bare_http:.3f} ms: {p50 / bare_http:.2f}x"
+        )
+    c = results["(c) FastAPI + sklearn pipeline"]
+    a1 = results["r1 (a) front door, payload log on"]
+    print(
+        f"  service vs FastAPI+sklearn: throughput {a1['rps'] / c['rps']:.1f}x, "
+        f"CPU per request {c['cpu_us_per_request'] / a1['cpu_us_per_request']:.1f}x lower"
+    )
 
 
 if __name__ == "__main__":

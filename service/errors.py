@@ -88,6 +88,13 @@ class NotReadyError(ServiceError):
     code = "not_ready"
 
 
+class TooManyRequestsError(ServiceError):
+    """More requests in flight in this worker than its share of ``max_concurrency`` (HTTP 429)."""
+
+    status = 429
+    code = "too_many_requests"
+
+
 class ExplainerUnavailableError(ServiceError):
     """The explainer service could not be reached or failed (HTTP 503); plain scoring is unaffected."""
 

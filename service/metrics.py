@@ -15,7 +15,10 @@ PROBABILITY_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 """Histogram buckets of the probability of default (most applicants score below 0.2)."""
 
 EXPLANATION_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
-"""Histogram buckets, in seconds, of the time the explainer takes for one request."""
+"""Histogram buckets, in seconds, of the time SHAP contributions take for one request."""
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Histogram buckets, in seconds, of the time the scoring routes take per request (SLO: p99 <= 250 ms)."""
 
 
 class ServiceMetrics:
@@ -36,8 +39,27 @@ class ServiceMetrics:
         )
         self.explanation_duration = Histogram(
             "credit_scoring_explanation_duration_seconds",
-            "Time spent obtaining SHAP contributions from the explainer service, per request.",
+            "Time spent obtaining SHAP contributions per request, by source (scoring_worker for small "
+            "explain batches on /score, explainer_service for /explain and larger batches).",
+            ["source"],
             buckets=EXPLANATION_BUCKETS,
+        )
+        self.http_request_duration = Histogram(
+            "credit_scoring_http_request_duration_seconds",
+            "Time from receiving a request on a scoring route (/score, /explain) to the end of its response.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+        )
+        self.http_requests = Counter(
+            "credit_scoring_http_requests",
+            "Requests answered on the scoring routes (/score, /explain), by route and HTTP status code.",
+            ["route", "code"],
+        )
+        self.http_requests_in_progress = Gauge(
+            "credit_scoring_http_requests_in_progress",
+            "Requests being answered on the scoring routes right now, by route (summed over workers).",
+            ["route"],
+            multiprocess_mode="livesum",
         )
         self.rejected_requests = Counter(
             "credit_scoring_rejected_requests",

@@ -118,6 +118,37 @@ def build_openapi(
             },
         },
     }
+    column_names = ["id", *(spec.name for spec in features)] if features is not None else None
+    columnar = {
+        "type": "object",
+        "required": ["columns", "rows"],
+        "additionalProperties": False,
+        "description": (
+            "Compact batch form for bulk callers: feature names once in `columns` (plus an optional `id` "
+            "column), then one list of values per applicant in `rows`, in column order. Validated like "
+            "`applicants` (errors name `rows[i].<feature>`); columns not sent are missing. Parsed about "
+            "3x faster than `applicants` (BENCHMARKS.md)."
+        ),
+        "properties": {
+            "columns": {
+                "type": "array",
+                "uniqueItems": True,
+                "items": {"type": "string", **({"enum": column_names} if column_names else {})},
+                "description": "Feature names (see /spec) and optionally `id`, each at most once.",
+            },
+            "rows": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": settings.max_batch_size,
+                "items": {
+                    "type": "array",
+                    "description": "One applicant: a value per column, in column order (null = missing).",
+                    "items": {"nullable": True, "anyOf": [{"type": "number"}, {"type": "string"}]},
+                },
+            },
+            "explain": explain_k,
+        },
+    }
     score_single = {**applicant, "properties": {**applicant["properties"], "explain": explain_k}}
     score_batch = {**batch, "properties": {**batch["properties"], "explain": explain_k}}
     reason = {
@@ -181,6 +212,13 @@ def build_openapi(
             "/score": {
                 "post": {
                     "summary": "Score one applicant or a batch",
+                    "description": (
+                        "One applicant, an `applicants` batch, or the compact columnar batch form "
+                        '`{"columns": [...], "rows": [[...], ...]}` described by the `ScoreColumnar` '
+                        "schema (not listed as an alternative body because JSON Schema cannot say that each "
+                        "row holds one value per column of the column's type; the service checks it and "
+                        "names `rows[i].<feature>` when it does not)."
+                    ),
                     "operationId": "score",
                     "requestBody": {
                         "required": True,
@@ -289,6 +327,7 @@ def build_openapi(
                 "Batch": batch,
                 "ScoreSingle": score_single,
                 "ScoreBatch": score_batch,
+                "ScoreColumnar": columnar,
                 "Reason": reason,
                 "ScoreResult": score_result,
                 "ExplainResult": explain_result,

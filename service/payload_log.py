@@ -17,7 +17,6 @@ The file layout (segment names, ``.open`` -> ``.jsonl`` rename, whole lines only
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -31,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 RECORD_VERSION = 1
 """Value of the ``v`` key of every record this writer produces."""
@@ -86,7 +86,7 @@ class PayloadLogWriter:
         self._on_written = on_written or (lambda records, nbytes: None)
         self._on_dropped = on_dropped or (lambda reason, records: None)
         self._on_spool_bytes = on_spool_bytes or (lambda nbytes: None)
-        self._feature_keys = [json.dumps(name) + ":" for name in feature_names]
+        self._feature_names = list(feature_names)
         self._queue: deque[_Batch] = deque()  # append/popleft are atomic: no lock on the request path
         self._stop = threading.Event()
         # single-writer counters: _submitted grows only in the request thread, _taken only in the writer
@@ -177,7 +177,7 @@ class PayloadLogWriter:
         n_records = sum(len(b.probabilities) for b in batches)
         self._taken += n_records
         try:
-            data = "".join(self._format(b) for b in batches).encode()
+            data = b"".join(self._format(b) for b in batches)
         except Exception:
             logger.exception("payload log: could not format %d records", n_records)
             self._on_dropped("write_error", n_records)
@@ -196,29 +196,38 @@ class PayloadLogWriter:
         if self._segment_size >= self.segment_max_bytes:
             self._close_segment()
 
-    def _format(self, batch: _Batch) -> str:
+    def _format(self, batch: _Batch) -> bytes:
+        # orjson writes NaN (a missing feature) as null and floats in their shortest round-trip form
         stamp = datetime.fromtimestamp(batch.time_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        head = f'{{"v":{RECORD_VERSION},"time":"{stamp}","request_id":"{self.writer_id}-'
-        tag = json.dumps(batch.model_tag)
-        keys = self._feature_keys
-        lines = []
-        for offset, (row, probability, refused, caller_id) in enumerate(
-            zip(
-                batch.matrix.tolist(),
-                batch.probabilities.tolist(),
-                batch.refused.tolist(),
-                batch.caller_ids,
-                strict=True,
+        request_id = f"{self.writer_id}-{{:x}}".format
+        keys = self._feature_names
+        tag = batch.model_tag
+        dumps = orjson.dumps
+        lines = [
+            dumps(
+                {
+                    "v": RECORD_VERSION,
+                    "time": stamp,
+                    "request_id": request_id(batch.first_seq + offset),
+                    "caller_id": caller_id,
+                    "model_tag": tag,
+                    "features": dict(zip(keys, row, strict=True)),
+                    "probability": probability,
+                    "decision": "refuse" if refused else "accept",
+                }
             )
-        ):
-            features = ",".join([k + (repr(v) if v == v else "null") for k, v in zip(keys, row, strict=True)])
-            caller = "null" if caller_id is None else json.dumps(caller_id)
-            decision = "refuse" if refused else "accept"
-            lines.append(
-                f'{head}{batch.first_seq + offset:x}","caller_id":{caller},"model_tag":{tag},'
-                f'"features":{{{features}}},"probability":{probability!r},"decision":"{decision}"}}\n'
+            for offset, (row, probability, refused, caller_id) in enumerate(
+                zip(
+                    batch.matrix.tolist(),
+                    batch.probabilities.tolist(),
+                    batch.refused.tolist(),
+                    batch.caller_ids,
+                    strict=True,
+                )
             )
-        return "".join(lines)
+        ]
+        lines.append(b"")
+        return b"\n".join(lines)
 
     def _has_room(self, nbytes: int) -> bool:
         now = time.monotonic()
@@ -238,7 +247,8 @@ class PayloadLogWriter:
             with os.scandir(self.spool_dir) as entries:
                 for entry in entries:
                     try:
-                        if entry.is_file(follow_symlinks=False):
+                        # only our segments: the sidecar keeps its checkpoint in the same volume
+                        if entry.name.startswith("seg-") and entry.is_file(follow_symlinks=False):
                             total += entry.stat(follow_symlinks=False).st_size
                     except OSError:
                         continue

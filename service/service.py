@@ -1,22 +1,28 @@
 """The BentoML entry service: ``/score``, ``/explain``, ``/spec``, ``/docs.json`` and BentoML's own routes.
 
 Serve it with ``bentoml serve service.service:CreditScorer`` (``bentofile.yaml`` points here). Configuration
-comes from ``CREDIT_SCORING_*`` environment variables (``service/settings.py``).
+comes from ``CREDIT_SCORING_*`` environment variables (``service/settings.py``). ``POST /score`` and
+``POST /explain`` are answered by the front door (``service/front_door.py``) wrapped around BentoML's app by
+:class:`FrontDoorService`; the other routes go through BentoML.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 import bentoml
 import numpy as np
 
-from service.app import ScoringState, build_app
+from service.app import build_app
 from service.explainer import Explainer
+from service.front_door import ScoringFrontDoor
 from service.loader import BackgroundLoader, LoadedModel
 from service.metrics import ServiceMetrics
 from service.payload_log import PayloadLogWriter, new_writer_id
 from service.settings import ServiceSettings
+from service.state import ScoringState
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +30,31 @@ SETTINGS = ServiceSettings.from_env()
 STATE = ScoringState()
 APP = build_app(STATE)
 
+EXPLAINER_CALL_ATTEMPTS = 2
+"""Tries per explainer call: a pooled keep-alive connection the explainer closed at the moment it was
+reused fails with a connection error; the call is a pure function, so it is retried once."""
+
+
+class FrontDoorService(bentoml.Service):
+    """BentoML's service, with its ASGI app wrapped by the scoring front door (``service/front_door.py``).
+
+    Only the entry service's app is wrapped; the explainer's (``is_main=False``) is BentoML's as is.
+    """
+
+    __slots__ = ()
+
+    def to_asgi(self, is_main: bool = True) -> Any:
+        """BentoML's ASGI app, behind the front door unless ``CREDIT_SCORING_FRONT_DOOR=false``."""
+        app = super().to_asgi(is_main=is_main)
+        if not is_main or not SETTINGS.front_door:
+            return app
+        return ScoringFrontDoor(
+            app, STATE, max_in_flight=math.ceil(SETTINGS.max_concurrency / SETTINGS.workers)
+        )
+
 
 @bentoml.service(
+    service_class=FrontDoorService,
     name="credit_scoring",
     workers=SETTINGS.workers,
     traffic={"timeout": SETTINGS.timeout_s, "max_concurrency": SETTINGS.max_concurrency},
@@ -41,6 +70,7 @@ class CreditScorer:
     def __init__(self) -> None:
         self.metrics = ServiceMetrics()
         self.metrics.ready.set(0)
+        STATE.metrics = self.metrics
         self.writer_id = new_writer_id()
         self.writer: PayloadLogWriter | None = None
         STATE.settings = SETTINGS
@@ -72,8 +102,18 @@ class CreditScorer:
         STATE.publish(SETTINGS, model, self.metrics, self.writer, request_id_prefix=self.writer_id)
 
     async def _explain(self, matrix: np.ndarray) -> tuple[str, np.ndarray]:
-        answer = await self.explainer.contributions(matrix=matrix)
-        return answer["model_tag"], np.asarray(answer["contributions"])
+        import aiohttp  # BentoML's client for composed services; already imported by it
+
+        for attempt in range(EXPLAINER_CALL_ATTEMPTS):
+            try:
+                answer = await self.explainer.contributions(matrix=matrix)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if attempt + 1 == EXPLAINER_CALL_ATTEMPTS:
+                    raise
+                logger.info("explainer connection was closed; retrying once")
+                continue
+            return answer["model_tag"], np.asarray(answer["contributions"])
+        raise AssertionError("unreachable")
 
     def __is_ready__(self) -> bool:
         """Ready once the bundle is loaded and warmed up (BentoML also probes the explainer's readiness)."""

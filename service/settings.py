@@ -29,6 +29,10 @@ class ServiceSettings(BaseModel):
     """Largest request body in bytes on the scoring routes; larger bodies are answered with 413."""
     explain_max_k: int = Field(default=20, ge=0)
     """Largest ``explain`` count (strongest reasons per applicant) a caller may ask for on ``/score``."""
+    local_explain_max_rows: int = Field(default=16, ge=0)
+    """``/score`` requests with ``explain`` and at most this many applicants get their reasons from the
+    scoring worker itself (``pred_contrib``, one thread, ~0.1-0.3 ms a row); larger batches and ``/explain``
+    go to the explainer service. 0 sends every explanation to the explainer service."""
     multithread_min_rows: int = Field(default=2000, ge=1)
     """Batches with at least this many rows use LightGBM's default threading; smaller ones use one thread."""
     load_retry_s: float = Field(default=5.0, gt=0)
@@ -48,16 +52,24 @@ class ServiceSettings(BaseModel):
     workers: int = Field(default=1, ge=1)
     """Worker processes of the scoring service (measured on 2 cores: see BENCHMARKS.md)."""
     max_concurrency: int = Field(default=64, ge=1)
-    """Requests in flight per service before BentoML answers 429."""
+    """Requests in flight per service (split evenly over the workers) before it answers 429."""
+    front_door: bool = True
+    """Whether ``POST /score`` and ``POST /explain`` are answered by the front door in front of BentoML's
+    middleware stack (``service/front_door.py``); false routes them through BentoML's stack like every
+    other route (slower; for comparison and as an escape hatch)."""
     timeout_s: float = Field(default=10.0, gt=0)
-    """Seconds a scoring request may take before BentoML answers 504 (BentoML requires a limit)."""
+    """Seconds a request on BentoML's routes may take before BentoML answers 504 (BentoML requires a limit);
+    with the front door, ``/explain`` bounds its call to the explainer by ``explainer_timeout_s`` instead."""
     explainer_timeout_s: float = Field(default=10.0, gt=0)
-    """Seconds an explanation may take in the explainer service before it answers 504."""
+    """Seconds an explanation may take in the explainer service before it answers 504; the scoring
+    service then answers 503 ``explainer_unavailable``."""
     trace_scoring_routes: bool = False
     """Whether OpenTelemetry spans are created for ``/score`` and ``/explain`` (a quarter of the per-request
-    CPU when measured; enable when a tracing exporter is configured)."""
+    CPU when measured; enable when a tracing exporter is configured). Only with ``front_door`` false: the
+    front door answers these routes before BentoML's tracing middleware."""
     access_log: bool = False
-    """Whether BentoML writes one access-log line per request (costs throughput; off by default)."""
+    """Whether BentoML writes one access-log line per request (costs throughput; off by default). With the
+    front door, ``/score`` and ``/explain`` are not in BentoML's access log (see their request metrics)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:

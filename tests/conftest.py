@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# No test may read or write the user's BentoML model store: every test process (and every server or CLI it
+# starts, which inherit the environment) uses a private, initially empty home unless a test picks its own.
+os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="credit-scoring-tests-bentoml-")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """Root of the repository checkout."""

@@ -129,7 +129,7 @@ def test_custom_metrics_hpa_has_cpu_and_pods_metric_and_behavior() -> None:
     (hpa,) = rendered("02-autoscaling-custom-metrics").find("HorizontalPodAutoscaler")
     types = {m["type"]: m for m in hpa["spec"]["metrics"]}
     assert types["Resource"]["resource"]["target"]["averageUtilization"] == 60
-    assert types["Pods"]["pods"]["metric"]["name"] == "bentoml_service_request_in_progress"
+    assert types["Pods"]["pods"]["metric"]["name"] == "credit_scoring_http_requests_in_progress"
     assert types["Pods"]["pods"]["target"] == {"type": "AverageValue", "averageValue": "8"}
     assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 600
     assert hpa["apiVersion"] == "autoscaling/v2"

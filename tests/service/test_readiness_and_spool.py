@@ -101,6 +101,9 @@ class TestSpool:
             "credit_scoring_payload_bytes_written_total",
             "credit_scoring_spool_bytes",
             "credit_scoring_ready",
+            'credit_scoring_http_request_duration_seconds_bucket{le="0.005",route="/score"}',
+            'credit_scoring_http_requests_total{code="200",route="/score"}',
+            "credit_scoring_http_requests_in_progress",
             "bentoml_service_request_duration_seconds",
         ):
             assert name in text, name

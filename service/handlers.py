@@ -1,0 +1,228 @@
+"""The scoring routes' logic, independent of the ASGI plumbing: request body in, :class:`Reply` out.
+
+``/score`` validates straight into a numpy matrix, calls the booster (on the event loop for small inputs,
+on a worker thread for large batches), adds the strongest reasons when asked, hands the records to the
+payload writer and answers with orjson. ``/explain`` returns every feature's contribution from the
+explainer service. The front door (``service/front_door.py``) and the mounted Starlette app
+(``service/app.py``) both call these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from service.errors import (
+    BodyTooLargeError,
+    ExplainerUnavailableError,
+    NotReadyError,
+    ServiceError,
+    UnsupportedMediaTypeError,
+)
+from service.state import ScoringState
+
+logger = logging.getLogger(__name__)
+
+THREADPOOL_MIN_ROWS = 64
+"""Batches at least this large are scored on a worker thread so the event loop keeps serving."""
+
+
+@dataclass(frozen=True, repr=False)  # no repr of a large body in task reprs or logs
+class Reply:
+    """An HTTP answer of a scoring route: status and JSON body."""
+
+    status: int
+    """HTTP status code."""
+    body: bytes
+    """JSON body."""
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """Response headers (ASGI form): content type and length, ``Retry-After`` on 503 and 429."""
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(self.body)).encode())]
+        if self.status in (429, 503):
+            headers.append((b"retry-after", b"1" if self.status == 429 else b"5"))
+        return headers
+
+
+def error_reply(state: ScoringState, error: ServiceError) -> Reply:
+    """The reply for ``error``, counted in ``credit_scoring_rejected_requests_total``."""
+    if state.metrics is not None:
+        state.metrics.rejected_requests.labels(error.code).inc()
+    return Reply(error.status, error.body_bytes())
+
+
+def content_type_error(content_type: str | None) -> ServiceError | None:
+    """415 for a body declared as something other than JSON (no content type is accepted as JSON)."""
+    if content_type is not None and "json" not in content_type.lower():
+        return UnsupportedMediaTypeError("send the body as application/json")
+    return None
+
+
+def body_too_large(limit: int) -> BodyTooLargeError:
+    """The 413 for a body above ``limit`` bytes."""
+    return BodyTooLargeError(f"request bodies are limited to {limit} bytes")
+
+
+def not_ready_reply(state: ScoringState) -> Reply | None:
+    """503 while the model is not loaded or the service is shutting down, else ``None``."""
+    if not state.ready or state.model is None or state.validator is None:
+        return error_reply(state, NotReadyError(state.not_ready_reason))
+    return None
+
+
+def _json(payload: Any) -> bytes:
+    return orjson.dumps(payload)
+
+
+def top_reasons(
+    names: list[str], matrix: np.ndarray, contributions: np.ndarray, k: int
+) -> list[list[dict[str, Any]]]:
+    """The ``k`` features with the largest absolute contribution, per row, strongest first."""
+    per_feature = contributions[:, :-1]
+    k = min(k, per_feature.shape[1])
+    order = np.argsort(-np.abs(per_feature), axis=1, kind="stable")[:, :k]
+    reasons = []
+    for row, columns in enumerate(order.tolist()):
+        row_reasons = []
+        for col in columns:
+            value = float(matrix[row, col])
+            contribution = float(per_feature[row, col])
+            row_reasons.append(
+                {
+                    "feature": names[col],
+                    "value": None if math.isnan(value) else value,
+                    "contribution": contribution,
+                    "direction": "increases_risk" if contribution > 0 else "decreases_risk",
+                }
+            )
+        reasons.append(row_reasons)
+    return reasons
+
+
+async def contributions(state: ScoringState, matrix: np.ndarray, *, in_worker: bool) -> np.ndarray:
+    """SHAP contributions (base value last): computed here if ``in_worker``, else by the explainer service."""
+    model = state.model
+    assert model is not None
+    metrics = state.metrics
+    started = time.perf_counter()
+    if in_worker:
+        values = model.scorer.contributions(matrix)
+        source = "scoring_worker"
+    else:
+        if state.explain is None:
+            raise ExplainerUnavailableError("the explainer service is not configured")
+        try:
+            tag, values = await state.explain(matrix)
+        except Exception as exc:
+            logger.warning("explainer call failed: %s", type(exc).__name__)
+            raise ExplainerUnavailableError(
+                "the explainer service did not answer; /score without explain works"
+            ) from None
+        if tag != model.tag:
+            raise ExplainerUnavailableError(
+                "the explainer serves another model version; retry after the rollout"
+            )
+        source = "explainer_service"
+    if metrics is not None:
+        metrics.explanation_duration.labels(source).observe(time.perf_counter() - started)
+    return values
+
+
+async def score(state: ScoringState, body: bytes) -> Reply:
+    """``POST /score``: probability, decision and (with ``explain: k``) reasons per applicant."""
+    unready = not_ready_reply(state)
+    if unready is not None:
+        return unready
+    model, validator = state.model, state.validator
+    assert model is not None and validator is not None
+    try:
+        parsed = validator.parse(body)
+        matrix = parsed.matrix
+        n = len(matrix)
+        scorer = model.scorer
+        if n >= THREADPOOL_MIN_ROWS:
+            probabilities = await run_in_threadpool(scorer.probabilities, matrix)
+        else:
+            probabilities = scorer.probabilities(matrix)
+        refused = probabilities >= scorer.threshold
+        reasons = None
+        if parsed.explain_k:
+            in_worker = n <= state.settings.local_explain_max_rows
+            values = await contributions(state, matrix, in_worker=in_worker)
+            reasons = top_reasons(model.bundle.feature_names, matrix, values, parsed.explain_k)
+    except ServiceError as error:
+        return error_reply(state, error)
+    first_seq, request_ids = state.take_request_ids(n)
+    if state.writer is not None:
+        state.writer.submit(first_seq, parsed.caller_ids, model.tag, matrix, probabilities, refused)
+    metrics = state.metrics
+    refused_list = refused.tolist()
+    if metrics is not None:
+        n_refused = sum(refused_list)
+        metrics.count_decisions(n_refused, n)
+        metrics.observe_probabilities(probabilities)
+    tag = model.tag
+    if parsed.single:
+        result: dict[str, Any] = {
+            "id": parsed.caller_ids[0],
+            "request_id": request_ids[0],
+            "probability": float(probabilities[0]),
+            "decision": "refuse" if refused_list[0] else "accept",
+            "model_tag": tag,
+        }
+        if reasons is not None:
+            result["reasons"] = reasons[0]
+        return Reply(200, _json(result))
+    results = [
+        {
+            "id": caller_id,
+            "request_id": request_id,
+            "probability": probability,
+            "decision": "refuse" if refuse else "accept",
+            "model_tag": tag,
+        }
+        for caller_id, request_id, probability, refuse in zip(
+            parsed.caller_ids, request_ids, probabilities.tolist(), refused_list, strict=True
+        )
+    ]
+    if reasons is not None:
+        for result, row_reasons in zip(results, reasons, strict=True):
+            result["reasons"] = row_reasons
+    return Reply(200, _json({"results": results}))
+
+
+async def explain(state: ScoringState, body: bytes) -> Reply:
+    """``POST /explain``: every feature's contribution, the base value and the margin, per applicant."""
+    unready = not_ready_reply(state)
+    if unready is not None:
+        return unready
+    model, validator = state.model, state.validator
+    assert model is not None and validator is not None
+    try:
+        parsed = validator.parse(body, allow_explain=False)
+        values = await contributions(state, parsed.matrix, in_worker=False)
+    except ServiceError as error:
+        return error_reply(state, error)
+    names = model.bundle.feature_names
+    margins = values.sum(axis=1)
+    results = []
+    for caller_id, row, margin in zip(parsed.caller_ids, values.tolist(), margins.tolist(), strict=True):
+        results.append(
+            {
+                "id": caller_id,
+                "model_tag": model.tag,
+                "base_value": row[-1],
+                "margin": margin,
+                "probability": 1.0 / (1.0 + math.exp(-margin)),
+                "contributions": dict(zip(names, row[:-1], strict=True)),
+            }
+        )
+    return Reply(200, _json(results[0] if parsed.single else {"results": results}))
