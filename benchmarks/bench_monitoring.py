@@ -1,11 +1,15 @@
 """Throughput and cost of the drift sidecar: ingest records/s, drift time per window, peak RSS.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_monitoring.py [--records 100000] [--skip-evidently]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_monitoring.py --ingest-only --repeats 3
 
-Ingest: a spool of generated payload records (40 features) read by one :class:`Ingestor` in one thread,
-parse + window + checkpoint included. Drift: one calibrated :class:`DriftDetector` per feature count,
-timed on windows of several sizes; for comparison, Evidently's ``Report([DataDriftPreset()])`` and its
-legacy ``DataDriftTable`` on 5,000 x 40. Peak RSS is the process high-water mark (``ru_maxrss``).
+Ingest: a spool of generated payload records (40 features, written with orjson like the service does) read
+by one :class:`Ingestor` in one thread, parse + window + checkpoint included. Reported per wall-clock second
+and per CPU second of the ingesting thread: on a shared machine the second is what one core sustains.
+
+Drift: one calibrated :class:`DriftDetector` per feature count, timed on windows of several sizes; for
+comparison, Evidently's ``Report([DataDriftPreset()])`` and its legacy ``DataDriftTable`` on 5,000 x 40.
+Peak RSS is the process high-water mark (``ru_maxrss``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,25 +35,36 @@ from monitoring.window import WindowView
 from tests.monitoring.synthetic import SpoolWriter, generate_features, make_bundle, records_from_frame
 
 
-def bench_ingest(n_records: int, n_features: int) -> dict:
-    """Records/s of the ingest path on a pre-filled spool."""
+def bench_ingest(n_records: int, n_features: int, repeats: int = 1) -> dict:
+    """Records/s of the ingest path on a pre-filled spool (best of ``repeats`` runs, wall and CPU)."""
     bundle = make_bundle(n_reference=2_000, n_features=n_features)
     records = records_from_frame(generate_features(10_000, n_features, seed=1), bundle)
-    with tempfile.TemporaryDirectory() as tmp:
-        writer = SpoolWriter(Path(tmp) / "spool")
-        for start in range(0, n_records, 10_000):
-            writer.append(records[: min(10_000, n_records - start)])
-            writer.close_segment()
-        settings = MonitorSettings(spool_dir=Path(tmp) / "spool", checkpoint_interval_seconds=1.0)
-        ingestor = Ingestor(settings, bundle.feature_names)
-        started = time.perf_counter()
-        while ingestor.step():
-            ingestor.checkpoint()
-        ingestor.checkpoint(force=True)
-        elapsed = time.perf_counter() - started
-    assert ingestor.ingested_total == n_records
-    return {"records": n_records, "features": n_features, "seconds": round(elapsed, 2),
-            "records_per_second": round(n_records / elapsed)}  # fmt: skip
+    lines = [orjson.dumps(r) for r in records]
+    best_wall, best_cpu = float("inf"), float("inf")
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            writer = SpoolWriter(Path(tmp) / "spool")
+            for start in range(0, n_records, 10_000):
+                writer.append_lines(lines[: min(10_000, n_records - start)])
+                writer.close_segment()
+            settings = MonitorSettings(spool_dir=Path(tmp) / "spool", checkpoint_interval_seconds=1.0)
+            ingestor = Ingestor(settings, bundle.feature_names)
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            while ingestor.step():
+                ingestor.checkpoint()
+            ingestor.checkpoint(force=True)
+            best_cpu = min(best_cpu, time.thread_time() - started_cpu)
+            best_wall = min(best_wall, time.perf_counter() - started)
+        assert ingestor.ingested_total == n_records
+    return {
+        "records": n_records,
+        "features": n_features,
+        "repeats": repeats,
+        "seconds": round(best_wall, 2),
+        "records_per_second": round(n_records / best_wall),
+        "cpu_seconds": round(best_cpu, 2),
+        "records_per_cpu_second": round(n_records / best_cpu),
+    }
 
 
 def bench_drift(feature_counts: list[int], window_sizes: list[int], with_evidently: bool) -> dict:
@@ -106,14 +122,15 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--records", type=int, default=100_000, help="records to ingest")
+    parser.add_argument("--repeats", type=int, default=1, help="ingest runs (the best one is reported)")
     parser.add_argument("--skip-evidently", action="store_true", help="do not time Evidently's own reports")
+    parser.add_argument("--ingest-only", action="store_true", help="only the ingest benchmark")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    result = {
-        "ingest": bench_ingest(args.records, 40),
-        "drift": bench_drift([10, 40], [1_000, 5_000, 20_000], not args.skip_evidently),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }
+    result: dict = {"ingest": bench_ingest(args.records, 40, args.repeats)}
+    if not args.ingest_only:
+        result["drift"] = bench_drift([10, 40], [1_000, 5_000, 20_000], not args.skip_evidently)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(result, indent=2))
     return 0
 
