@@ -1,4 +1,4 @@
-"""Command line of the training side: ``python -m training {run,train,generate,scenarios}``."""
+"""Command line of the training side: ``python -m training {run,train,generate,scenarios,traffic}``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ Train and register the credit-default scorer.
   train      always train (synthetic data by default, or --data DIR of Kaggle CSVs) and register
   generate   write synthetic Kaggle-schema CSVs (optionally a drift scenario) to a directory
   scenarios  list the named drift scenarios
+  traffic    send demo traffic to a running service: generated applicants, then a drift scenario
 """
 
 
@@ -139,7 +140,64 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
 
     commands.add_parser("scenarios", help="list the named drift scenarios")
+    _add_traffic_parser(commands)
     return parser
+
+
+def _add_traffic_parser(commands: argparse._SubParsersAction) -> None:
+    from training.traffic import DEFAULT_BATCH_SIZE, DEFAULT_EXPLAIN_EVERY, DEFAULT_RATE
+
+    traffic = commands.add_parser(
+        "traffic",
+        help="send demo traffic to a running service (baseline applicants, then a drift scenario)",
+        description="Generate applicants with the synthetic generator, build their features, and POST them "
+        "in batches to URL/score at a bounded rate: first applicants like the training data, then (with "
+        "--scenario) applicants of a drift scenario. Feature names come from URL/spec.",
+    )
+    traffic.add_argument(
+        "--url", required=True, help="base URL of the scoring service, e.g. http://127.0.0.1:3000"
+    )
+    traffic.add_argument(
+        "--scenario",
+        default=None,
+        help="drift scenario sent after the baseline (see `python -m training scenarios`); default none",
+    )
+    traffic.add_argument(
+        "--applicants",
+        type=_positive_int,
+        default=6_000,
+        help="applicants sent in each phase; the sidecar window holds 5,000 (default: %(default)s)",
+    )
+    traffic.add_argument(
+        "--baseline-applicants",
+        type=_non_negative_int,
+        default=None,
+        help="applicants of the baseline phase, 0 to skip it (default: --applicants)",
+    )
+    traffic.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=DEFAULT_RATE,
+        help="most applicants sent per second (default: %(default)s)",
+    )
+    traffic.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        help="applicants per POST /score request (default: %(default)s; the service accepts up to 1000)",
+    )
+    traffic.add_argument(
+        "--explain-every",
+        type=_non_negative_int,
+        default=DEFAULT_EXPLAIN_EVERY,
+        help="every N-th request asks for the 3 strongest reasons, 0 never (default: %(default)s)",
+    )
+    traffic.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="seed of the generator; training uses 0, so the default sends unseen applicants (default: 1)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "generate":
         return _generate(args)
+    if args.command == "traffic":
+        return _traffic(args)
     if args.command == "run" and not args.retrain and is_registered():
         _print_existing()
         return 0
@@ -169,6 +229,34 @@ def _generate(args: argparse.Namespace) -> int:
     out = write_dataset(dataset, args.out)
     print(f"wrote {len(dataset.tables)} Kaggle-schema tables and true_probability.csv to {out}")
     return 0
+
+
+def _traffic(args: argparse.Namespace) -> int:
+    from training.synthetic import SCENARIOS
+    from training.traffic import TrafficPlan, run
+
+    if args.scenario is not None and args.scenario not in SCENARIOS:
+        print(f"unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
+    plan = TrafficPlan(
+        url=args.url,
+        applicants=args.applicants,
+        baseline_applicants=args.baseline_applicants,
+        scenario=args.scenario,
+        rate=args.rate,
+        batch_size=args.batch_size,
+        explain_every=args.explain_every,
+        seed=args.seed,
+    )
+    if not plan.phases():
+        print("nothing to send: --baseline-applicants 0 and no --scenario", file=sys.stderr)
+        return 2
+    try:
+        reports = run(plan)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0 if all(report.scored for report in reports) else 1
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -226,4 +314,18 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value

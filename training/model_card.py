@@ -59,8 +59,15 @@ Default Risk, TARGET = 1) and turns it into a decision: **refuse** when the prob
 
 
 def _comparison(outcome: ModelingOutcome) -> str:
-    table = outcome.comparison
-    lines = ["## Model comparison", "", "| " + " | ".join(map(str, table.columns)) + " |"]
+    table = outcome.comparison.drop(columns=["params"], errors="ignore")
+    lines = [
+        "## Model comparison",
+        "",
+        "Cross-validated on the training split, then scored once on the untouched holdout "
+        "(parameters of every candidate are in `runs.csv`).",
+        "",
+        "| " + " | ".join(map(str, table.columns)) + " |",
+    ]
     lines.append("|" + "---|" * len(table.columns))
     for row in table.itertuples(index=False):
         lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")

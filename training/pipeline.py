@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from service.bundle import TARGET_COLUMN, Bundle, register
+from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
 from training.data_report import build_data_report
 from training.feature_spec import build_feature_specs
 from training.features import build_features
@@ -138,7 +138,7 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
     step("modeling", started)
 
     started = time.perf_counter()
-    selected = list(outcome.selected_features)
+    selected = list(outcome.features)
     labelled_tables = {k: v for k, v in data.tables.items() if k != "application_test"}
     data_report = build_data_report(labelled_tables, features[selected], target)
     bundle = _assemble_bundle(outcome, data, data_report, config, run_id)
@@ -162,11 +162,9 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
 def _assemble_bundle(
     outcome: ModelingOutcome, data: TrainingData, data_report: object, config: TrainingConfig, run_id: str
 ) -> Bundle:
-    selected = list(outcome.selected_features)
+    selected = list(outcome.features)
     reference = outcome.X_holdout[selected].head(config.modeling.reference_rows).copy()
-    reference["probability"] = pd.Series(outcome.holdout_probability, index=outcome.X_holdout.index).loc[
-        reference.index
-    ]
+    reference[PROBABILITY_COLUMN] = outcome.proba_holdout.loc[reference.index]
     reference[TARGET_COLUMN] = outcome.y_holdout.loc[reference.index].astype(int)
     reference = reference.reset_index(drop=True)
     bundle = Bundle(

@@ -1,0 +1,76 @@
+"""The training command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.bundle import register
+from tests.factories import make_tiny_bundle
+from training.cli import build_parser, main
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _help_of(*command: str) -> str:
+    run = subprocess.run(
+        [sys.executable, "-m", "training", *command, "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return run.stdout
+
+
+def test_every_option_is_explained_in_help() -> None:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"{name} {action.option_strings} has no help text"
+
+
+def test_help_runs_as_a_module() -> None:
+    top = _help_of()
+    for command in ("run", "train", "generate", "scenarios"):
+        assert command in top
+    assert "--applicants" in _help_of("run")
+    assert "--scenario" in _help_of("generate")
+
+
+def test_scenarios_are_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    for name in ("young_high_income", "ext_source_bug", "revolving_mix"):
+        assert name in out
+
+
+def test_unknown_scenario_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--out", str(tmp_path), "--scenario", "nope", "--quiet"]) == 2
+    assert "unknown scenario 'nope'" in capsys.readouterr().err
+
+
+def test_bad_numbers_are_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--applicants", "0"])
+    assert exit_info.value.code == 2
+    assert "must be a positive integer" in capsys.readouterr().err
+
+
+def test_generate_writes_the_kaggle_files(tmp_path: Path) -> None:
+    assert main(["generate", "--out", str(tmp_path), "--applicants", "300", "--quiet"]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"application_train.csv", "bureau_balance.csv", "true_probability.csv"} <= names
+
+
+def test_run_keeps_an_existing_model(bentoml_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tag = register(make_tiny_bundle())
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert "already registered" in out
+    assert tag.split(":")[1] in out

@@ -1,0 +1,91 @@
+"""End-to-end training on small synthetic data: tables -> features -> models -> registered bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from service.bundle import Bundle, load_registered
+from training.modeling import ModelingConfig
+from training.pipeline import TrainingConfig, TrainingResult, train
+
+SMALL_APPLICANTS = 4000
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingResult, Path]:
+    """One small training run, registered into a private BentoML home, shared by this module's tests."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    home = tmp_path_factory.mktemp("bentoml")
+    previous = BentoMLContainer.bentoml_home.get()
+    BentoMLContainer.bentoml_home.set(str(home))
+    BentoMLContainer.model_store.reset()
+    modeling = ModelingConfig(n_folds=3, tuning_budget_seconds=5, tuning_max_trials=3, reference_rows=800)
+    config = TrainingConfig(
+        applicants=SMALL_APPLICANTS,
+        seed=7,
+        artifacts_dir=tmp_path_factory.mktemp("artifacts"),
+        modeling=modeling,
+        progress=False,
+    )
+    result = train(config, log=lambda _line: None)
+    yield result, home
+    BentoMLContainer.bentoml_home.set(previous)
+    BentoMLContainer.model_store.reset()
+
+
+def test_bundle_is_registered_and_complete(trained: tuple[TrainingResult, Path]) -> None:
+    result, _home = trained
+    assert result.tag is not None and result.tag.startswith("credit_scorer:")
+    bundle = load_registered(result.tag, with_assets=True)
+    assert bundle.feature_names == result.outcome.features
+    assert 0 < len(bundle.features) <= 40
+    assert 0.0 < bundle.threshold < 1.0
+    assert bundle.reference is not None and len(bundle.reference) == 800
+    assert {"probability", "TARGET", *bundle.feature_names} <= set(bundle.reference.columns)
+    for key in ("cv_auc_mean", "cv_auc_std", "holdout_auc", "brier", "cost_at_threshold", "confusion_matrix"):
+        assert key in bundle.metrics
+    assert "auc_ratio_vs_true" in bundle.metrics and "cost_ratio_vs_true" in bundle.metrics
+    assert len(bundle.training_fingerprint) == 64
+    assert "lightgbm" in bundle.library_versions
+    assert any(path.startswith("model/") for path in bundle.assets)
+    assert any(path.startswith("data/") for path in bundle.assets)
+
+
+def test_reference_probabilities_are_the_served_model_s(trained: tuple[TrainingResult, Path]) -> None:
+    result, _home = trained
+    bundle = load_registered(result.tag)
+    booster = lgb.Booster(model_str=bundle.booster_text)
+    rows = bundle.reference[bundle.feature_names].to_numpy(dtype=float)
+    np.testing.assert_allclose(booster.predict(rows), bundle.reference["probability"], rtol=1e-9, atol=1e-12)
+
+
+def test_every_training_row_passes_the_feature_spec(trained: tuple[TrainingResult, Path]) -> None:
+    result, _home = trained
+    bundle = result.bundle
+    for spec in bundle.features:
+        column = result.outcome.X_train[spec.name].to_numpy(dtype=float)
+        reasons = {spec.check(None if np.isnan(v) else float(v)) for v in column}
+        assert reasons == {None}, f"{spec.name}: {reasons - {None}}"
+        assert spec.description
+
+
+def test_run_folder_holds_card_runs_table_and_summary(trained: tuple[TrainingResult, Path]) -> None:
+    result, _home = trained
+    run_dir = result.run_dir
+    card = (run_dir / "model_card.md").read_text()
+    for heading in ("# Model card", "## Model comparison", "## Chosen model", "## Features", "## Data"):
+        assert heading in card
+    assert "true-probability ROC AUC" in card
+    for link in [part.split(")")[0] for part in card.split("](assets/")[1:]]:
+        assert (run_dir / "assets" / link).is_file(), link
+    runs = (run_dir / "runs.csv").read_text().splitlines()
+    assert len(runs) >= 1 + 4
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["tag"] == result.tag
+    assert Bundle.load(run_dir / "bundle").threshold == result.bundle.threshold

@@ -1,0 +1,103 @@
+"""``python -m training traffic``: generated applicants, their JSON, batching, retries and the CLI.
+
+The command against a real service is exercised by ``tests/e2e/test_stack.py``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.cli import build_parser, main
+from training.traffic import TrafficPlan, applicant_payloads, batches, generated_features, send
+
+NAMES = ["DAYS_BIRTH", "AMT_ANNUITY", "EXT_SOURCE_1", "BURO_AMT_CREDIT_SUM_MIN"]
+
+
+def test_payloads_send_missing_values_as_null_and_whole_numbers_as_ints() -> None:
+    frame = pd.DataFrame(
+        {"A": [1.0, np.nan], "B": [0.25, np.inf], "C": [-12000.0, 3.0]},
+        index=pd.Index([7, 8], name="SK_ID_CURR"),
+    )
+    first, second = applicant_payloads(frame, "baseline")
+    assert first == {"id": "baseline-7", "features": {"A": 1, "B": 0.25, "C": -12000}}
+    assert second == {"id": "baseline-8", "features": {"A": None, "B": None, "C": 3}}
+    assert isinstance(first["features"]["A"], int)
+    json.dumps([first, second], allow_nan=False)  # valid JSON: no NaN literal
+
+
+def test_batches_split_and_ask_for_reasons_every_nth_request() -> None:
+    applicants = [{"id": str(i), "features": {}} for i in range(25)]
+    bodies = list(batches(applicants, batch_size=10, explain_every=2))
+    assert [len(b["applicants"]) for b in bodies] == [10, 10, 5]
+    assert ["explain" in b for b in bodies] == [False, True, False]
+    assert bodies[1]["explain"] == 3
+    assert all("explain" not in b for b in batches(applicants, 10, 0))
+
+
+def test_plan_sends_the_baseline_then_the_scenario() -> None:
+    assert TrafficPlan("u", applicants=10).phases() == [("baseline", None, 10)]
+    assert TrafficPlan("u", applicants=10, scenario="revolving_mix").phases() == [
+        ("baseline", None, 10),
+        ("revolving_mix", "revolving_mix", 10),
+    ]
+    plan = TrafficPlan("u", applicants=10, baseline_applicants=0, scenario="revolving_mix")
+    assert plan.phases() == [("revolving_mix", "revolving_mix", 10)]
+
+
+def test_generated_features_have_the_models_columns_and_count() -> None:
+    frame = generated_features(300, NAMES, seed=5)
+    assert list(frame.columns) == NAMES and len(frame) == 300
+    assert frame["DAYS_BIRTH"].notna().all() and (frame["DAYS_BIRTH"] < 0).all()
+    shifted = generated_features(300, NAMES, seed=5, scenario="young_high_income")
+    assert shifted["DAYS_BIRTH"].mean() > frame["DAYS_BIRTH"].mean()  # younger: fewer days since birth
+
+
+def test_generated_features_refuse_features_the_training_code_does_not_build() -> None:
+    with pytest.raises(ValueError, match="NOT_A_FEATURE"):
+        generated_features(20, ["DAYS_BIRTH", "NOT_A_FEATURE"], seed=0)
+
+
+def test_send_counts_scored_and_refused_retries_503_and_counts_rejections() -> None:
+    seen: list[dict] = []
+    answers = iter([503, 200, 422, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        status = next(answers)
+        if status != 200:
+            return httpx.Response(status, json={"error": "x", "field": "f", "reason": "r"})
+        results = [{"decision": "refuse" if i == 0 else "accept"} for i, _ in enumerate(body["applicants"])]
+        return httpx.Response(200, json={"results": results})
+
+    applicants = [{"id": str(i), "features": {"A": None}} for i in range(9)]
+    report = send(
+        "http://stack", applicants, phase="t", rate=1e6, batch_size=3, transport=httpx.MockTransport(handler)
+    )
+    assert report.sent == 9 and report.scored == 6 and report.refused == 2 and report.failed == 3
+    assert report.statuses == {503: 1, 200: 2, 422: 1}
+    assert report.first_error.startswith("503")
+    assert len(seen) == 4 and seen[0] == seen[1]  # the 503 batch was sent again, unchanged
+    assert "6/9 applicants scored" in report.summary()
+
+
+def test_cli_traffic_options_all_have_help() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._subparsers._group_actions if a.dest == "command")
+    traffic = commands.choices["traffic"]
+    for action in traffic._actions:
+        assert action.help, action.dest
+    args = parser.parse_args(["traffic", "--url", "http://x", "--scenario", "revolving_mix", "--rate", "50"])
+    assert (args.url, args.scenario, args.rate, args.applicants) == ("http://x", "revolving_mix", 50.0, 6000)
+
+
+def test_cli_traffic_rejects_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["traffic", "--url", "http://127.0.0.1:9", "--scenario", "nope"]) == 2
+    assert "unknown scenario" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["traffic", "--url", "http://x", "--rate", "0"])

@@ -1,0 +1,251 @@
+"""Demo traffic for a running scoring service: generated applicants posted to ``/score`` at a bounded rate.
+
+``python -m training traffic --url URL`` draws applicants with the synthetic generator (the training
+distribution, with a seed the model never saw), builds their features exactly as training does, keeps the
+model's features (names from the service's ``GET /spec``), and posts them in batches to ``POST /score``.
+With ``--scenario`` a second phase follows with applicants from that drift scenario, so the drift sidecar's
+gauges and the alerts can be watched as they change. Missing values are sent as JSON ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+import numpy as np
+import pandas as pd
+
+DEFAULT_RATE = 200.0
+"""Applicants per second sent by default."""
+
+DEFAULT_BATCH_SIZE = 50
+"""Applicants per ``POST /score`` request by default."""
+
+DEFAULT_EXPLAIN_EVERY = 10
+"""By default every tenth request asks for the three strongest reasons (``explain: 3``)."""
+
+RETRY_STATUSES = (429, 503)
+"""Answers that mean "try again later" (over capacity, not ready); such a batch is retried."""
+
+MAX_RETRIES = 20
+"""Most retries of one batch before it is counted as failed."""
+
+
+@dataclass
+class TrafficReport:
+    """What one phase of traffic did."""
+
+    phase: str
+    """``baseline`` or the scenario's name."""
+    sent: int = 0
+    """Applicants posted (each counted once, however often its batch was retried)."""
+    scored: int = 0
+    """Applicants the service scored (results of 200 answers)."""
+    refused: int = 0
+    """Scored applicants whose decision was ``refuse``."""
+    statuses: Counter = field(default_factory=Counter)
+    """HTTP status of every answer, retries included."""
+    failed: int = 0
+    """Applicants of batches that were rejected (4xx) or never answered 200 after the retries."""
+    first_error: str | None = None
+    """Body of the first non-200 answer, to show why batches fail."""
+    seconds: float = 0.0
+    """Wall-clock duration of the phase."""
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        refused = f"{self.refused / self.scored:.1%}" if self.scored else "-"
+        codes = ", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items()))
+        line = (
+            f"{self.phase}: {self.scored:,}/{self.sent:,} applicants scored in {self.seconds:.1f} s "
+            f"(refused {refused}; answers {codes or 'none'})"
+        )
+        if self.failed:
+            line += f"; {self.failed:,} not scored, first error: {self.first_error}"
+        return line
+
+
+def feature_names_from_spec(url: str, timeout_s: float = 60.0) -> list[str]:
+    """The model's feature names in order, from the service's ``GET /spec`` (waits while it is not ready)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            answer = httpx.get(f"{url.rstrip('/')}/spec", timeout=10.0)
+            if answer.status_code == 200:
+                return [feature["name"] for feature in answer.json()["features"]]
+            problem = f"answered {answer.status_code}"
+        except httpx.HTTPError as exc:
+            problem = str(exc)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}/spec is not available ({problem})")
+        time.sleep(1.0)
+
+
+def generated_features(
+    n_applicants: int, feature_names: Sequence[str], *, seed: int, scenario: str | None = None
+) -> pd.DataFrame:
+    """Features of ``n_applicants`` freshly generated applicants, model columns only, one row each.
+
+    Applicants come from both the labelled and the unlabelled application tables of the generator (the
+    service never sees labels); features are built with the training code, so traffic and training agree.
+    """
+    from training.features import build_features
+    from training.loader import clean_table
+    from training.schema import CHILD_TABLES
+    from training.synthetic import generate
+
+    dataset = generate(n_applicants, seed=seed, scenario=scenario)
+    tables = {name: clean_table(name, table) for name, table in dataset.tables.items()}
+    applications = pd.concat(
+        [tables["application_train"].drop(columns="TARGET"), tables["application_test"]], ignore_index=True
+    )
+    features = build_features({"application": applications, **{n: tables[n] for n in CHILD_TABLES}})
+    missing = [name for name in feature_names if name not in features.columns]
+    if missing:
+        raise ValueError(f"the model uses features the training code does not build: {missing[:5]}")
+    return features.reindex(columns=list(feature_names)).head(n_applicants)
+
+
+def applicant_payloads(frame: pd.DataFrame, id_prefix: str) -> list[dict]:
+    """``{"id", "features"}`` per row; NaN and infinities become ``None`` (JSON null), whole numbers ints."""
+    names = list(frame.columns)
+    values = frame.to_numpy(dtype=np.float64)
+    ids = frame.index.tolist()
+    applicants = []
+    for key, row in zip(ids, values.tolist(), strict=True):
+        features = {
+            name: (None if not math.isfinite(v) else int(v) if v.is_integer() and abs(v) < 2**53 else v)
+            for name, v in zip(names, row, strict=True)
+        }
+        applicants.append({"id": f"{id_prefix}-{key}", "features": features})
+    return applicants
+
+
+def batches(applicants: Sequence[dict], batch_size: int, explain_every: int) -> Iterator[dict]:
+    """Request bodies of at most ``batch_size`` applicants; every ``explain_every``-th asks for 3 reasons."""
+    for number, start in enumerate(range(0, len(applicants), batch_size), start=1):
+        body: dict = {"applicants": list(applicants[start : start + batch_size])}
+        if explain_every > 0 and number % explain_every == 0:
+            body["explain"] = 3
+        yield body
+
+
+def send(
+    url: str,
+    applicants: Sequence[dict],
+    *,
+    phase: str,
+    rate: float = DEFAULT_RATE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    explain_every: int = DEFAULT_EXPLAIN_EVERY,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[TrafficReport], None] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> TrafficReport:
+    """Post ``applicants`` to ``{url}/score`` in batches, at most ``rate`` applicants per second.
+
+    Batches answered 429 or 503 are retried after a pause; other errors are counted, never raised, so a
+    demo keeps going. ``stop`` ends the phase early; ``on_batch`` sees the report after every batch;
+    ``transport`` replaces the network (tests).
+    """
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    report = TrafficReport(phase)
+    started = time.monotonic()
+    endpoint = f"{url.rstrip('/')}/score"
+    headers = {"content-type": "application/json"}
+    with httpx.Client(timeout=30.0, headers=headers, transport=transport) as client:
+        for body in batches(applicants, batch_size, explain_every):
+            if stop is not None and stop.is_set():
+                break
+            pause = started + report.sent / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            count = len(body["applicants"])
+            report.sent += count
+            _post_batch(client, endpoint, json.dumps(body, allow_nan=False), count, report)
+            if on_batch is not None:
+                on_batch(report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _post_batch(client: httpx.Client, endpoint: str, content: str, count: int, report: TrafficReport) -> None:
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            answer = client.post(endpoint, content=content)
+        except httpx.HTTPError as exc:
+            report.statuses["no answer"] += 1
+            report.first_error = report.first_error or str(exc)
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+            continue
+        report.statuses[answer.status_code] += 1
+        if answer.status_code == 200:
+            results = answer.json()["results"]
+            report.scored += len(results)
+            report.refused += sum(result["decision"] == "refuse" for result in results)
+            return
+        report.first_error = report.first_error or f"{answer.status_code} {answer.text[:300]}"
+        if answer.status_code not in RETRY_STATUSES:
+            break
+        time.sleep(min(2.0, 0.1 * 2**attempt))
+    report.failed += count
+
+
+@dataclass
+class TrafficPlan:
+    """What ``python -m training traffic`` sends."""
+
+    url: str
+    """Base URL of the scoring service."""
+    applicants: int = 6_000
+    """Applicants of the scenario phase (and of the baseline phase unless ``baseline_applicants`` is set)."""
+    baseline_applicants: int | None = None
+    """Applicants of the baseline phase; default ``applicants``; 0 skips it."""
+    scenario: str | None = None
+    """Drift scenario of the second phase; ``None`` sends the baseline only."""
+    rate: float = DEFAULT_RATE
+    """Applicants per second."""
+    batch_size: int = DEFAULT_BATCH_SIZE
+    """Applicants per request."""
+    explain_every: int = DEFAULT_EXPLAIN_EVERY
+    """Every N-th request asks for reasons (0: never)."""
+    seed: int = 1
+    """Seed of the generator (training uses 0 by default, so these are applicants the model never saw)."""
+
+    def phases(self) -> list[tuple[str, str | None, int]]:
+        """(label, scenario, applicants) of each phase, in order."""
+        baseline = self.applicants if self.baseline_applicants is None else self.baseline_applicants
+        phases: list[tuple[str, str | None, int]] = []
+        if baseline > 0:
+            phases.append(("baseline", None, baseline))
+        if self.scenario is not None:
+            phases.append((self.scenario, self.scenario, self.applicants))
+        return phases
+
+
+def run(plan: TrafficPlan, log: Callable[[str], None] = print) -> list[TrafficReport]:
+    """Send every phase of ``plan`` and return their reports."""
+    names = feature_names_from_spec(plan.url)
+    reports = []
+    for label, scenario, count in plan.phases():
+        log(f"{label}: generating {count:,} applicants ({len(names)} features)...")
+        frame = generated_features(count, names, seed=plan.seed, scenario=scenario)
+        log(f"{label}: sending them to {plan.url}/score at {plan.rate:g} applicants/s...")
+        report = send(
+            plan.url,
+            applicant_payloads(frame, label),
+            phase=label,
+            rate=plan.rate,
+            batch_size=plan.batch_size,
+            explain_every=plan.explain_every,
+        )
+        log(report.summary())
+        reports.append(report)
+    return reports
