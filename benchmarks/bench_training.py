@@ -49,8 +49,9 @@ def main() -> int:
         from training.schema import CHILD_TABLES
 
         started = time.perf_counter()
-        dataset = generate(args.applicants, seed=args.seed)
-        tables = {name: clean_table(name, table) for name, table in dataset.tables.items()}
+        raw = generate(args.applicants, seed=args.seed).tables
+        # clean table by table, releasing each raw table, as the training pipeline's memory allows
+        tables = {name: clean_table(name, raw.pop(name)) for name in list(raw)}
         rows = {name: len(t) for name, t in tables.items()}
         results["generate"] = {"seconds": time.perf_counter() - started, "peak_rss_mib": _peak_rss_mib()}
         print(json.dumps({"stage": "generate", **results["generate"], "rows": rows}), flush=True)
@@ -71,7 +72,7 @@ def main() -> int:
                 "columns": features.shape[1],
             }
             print(json.dumps({"stage": "features", **results["features"]}), flush=True)
-        del dataset, tables
+        del tables
 
     if "main" in stages:
         from training.pipeline import TrainingConfig, train

@@ -1,4 +1,4 @@
-"""Command line of the release tooling: ``python -m deploy {render,release,verify,status}``."""
+"""Command line of the release tooling: ``python -m deploy {render,release,verify,status,local}``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ on Helm's Go SDK and the kubernetes client.
   release  [gate] -> bentoml build [-> containerize] -> upgrade --install -> verify -> roll back on failure
   verify   bounded wait for the rollout, HPA present, smoke POST /score through the API server's service proxy
   status   the Helm release, the Deployment's rollout state and the HPA
+  local    the whole system on this machine: service + drift sidecar + Prometheus with the chart's alerts
 
 Cluster access: --kubeconfig/--context, else KUBECONFIG or ~/.kube/config,
 else the in-cluster service account.
@@ -56,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m deploy", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{render,release,verify,status}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{render,release,verify,status,local}"
+    )
 
     render = commands.add_parser("render", help="render the chart offline")
     _add_values(render)
@@ -87,7 +90,69 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show the release, rollout and HPA")
     _add_cluster(status)
     status.add_argument("--name", default=None, help="Deployment/HPA name [the chart's fullname]")
+
+    _add_local(commands)
     return parser
+
+
+def _add_local(commands: argparse._SubParsersAction) -> None:
+    local = commands.add_parser(
+        "local",
+        help="run the service, the drift sidecar and Prometheus on loopback until Ctrl-C",
+        description="Start the scoring service and the drift sidecar sharing a spool directory and, when a "
+        "prometheus binary is present, a Prometheus scraping both like the chart's ServiceMonitor with the "
+        "chart's alert rules file; print the URLs; Ctrl-C stops everything.",
+    )
+    local.add_argument(
+        "--stack-dir",
+        type=Path,
+        default=Path("artifacts/stack"),
+        help="folder for the spool, Prometheus data, logs and stack.json [artifacts/stack]",
+    )
+    local.add_argument("--spool-dir", type=Path, default=None, help="payload spool [<stack-dir>/spool]")
+    local.add_argument(
+        "--model-tag",
+        default="credit_scorer:latest",
+        help="model to serve and monitor [credit_scorer:latest]",
+    )
+    local.add_argument("--api-port", type=int, default=0, help="port of the scoring service [a free one]")
+    local.add_argument("--monitor-port", type=int, default=0, help="port of the drift sidecar [a free one]")
+    local.add_argument("--prometheus-port", type=int, default=0, help="port of Prometheus [a free one]")
+    local.add_argument(
+        "--prometheus-binary", default=None, help="prometheus executable [the one on PATH, if any]"
+    )
+    local.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
+    local.add_argument(
+        "--scrape-interval",
+        type=float,
+        default=5.0,
+        help="Prometheus scrape and rule-evaluation interval in seconds [5]",
+    )
+    local.add_argument(
+        "--monitor-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra drift-sidecar option, e.g. window-records=2000 (repeatable; see "
+        "`python -m monitoring serve --help`)",
+    )
+    local.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the spool, sidecar checkpoint and Prometheus data of a previous run first",
+    )
+    local.add_argument(
+        "--ready-timeout", type=float, default=300.0, help="longest wait for readiness, s [300]"
+    )
+    local.add_argument(
+        "--stop-grace", type=float, default=20.0, help="seconds between SIGTERM and SIGKILL on stop [20]"
+    )
+    local.add_argument(
+        "--max-restarts",
+        type=int,
+        default=3,
+        help="restarts of a process that exits unexpectedly before everything stops [3]",
+    )
 
 
 def fullname(release: str, chart: str = "credit-scoring") -> str:
@@ -207,10 +272,39 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local(args: argparse.Namespace) -> int:
+    from deploy.local_stack import StackConfig, run
+
+    options: dict[str, str] = {}
+    for item in args.monitor_option:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            print(f"--monitor-option expects NAME=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        options[name.strip().lstrip("-")] = value
+    config = StackConfig(
+        stack_dir=args.stack_dir,
+        spool_dir=args.spool_dir,
+        model_tag=args.model_tag,
+        api_port=args.api_port,
+        monitor_port=args.monitor_port,
+        prometheus_port=args.prometheus_port,
+        prometheus_binary=args.prometheus_binary,
+        prometheus=not args.no_prometheus,
+        scrape_interval_seconds=args.scrape_interval,
+        monitor_options=options,
+        fresh=args.fresh,
+        ready_timeout_seconds=args.ready_timeout,
+        stop_grace_seconds=args.stop_grace,
+        max_restarts=args.max_restarts,
+    )
+    return run(config, log=lambda line: print(line, flush=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
-    handlers = {"render": _render, "release": _release, "verify": _verify, "status": _status}
+    handlers = {"render": _render, "release": _release, "verify": _verify, "status": _status, "local": _local}
     return handlers[args.command](args)
 
 

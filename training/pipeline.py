@@ -86,7 +86,9 @@ def load_training_data(config: TrainingConfig) -> TrainingData:
         true_probability = _read_true_probability(Path(config.data_dir))
         return TrainingData(tables, true_probability, f"CSV files in {config.data_dir}")
     dataset = generate(config.applicants, seed=config.seed, progress=config.progress)
-    tables = {name: clean_table(name, table) for name, table in dataset.tables.items()}
+    raw = dataset.tables
+    # clean table by table, releasing each raw table: at Kaggle scale two copies would not fit the budget
+    tables = {name: clean_table(name, raw.pop(name)) for name in list(raw)}
     truth = dataset.true_probability.set_index("SK_ID_CURR")["TRUE_PROBABILITY"]
     return TrainingData(
         tables, truth, f"synthetic generator, {config.applicants:,} applicants, seed {config.seed}"

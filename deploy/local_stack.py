@@ -1,0 +1,505 @@
+"""The whole system on one machine: ``python -m deploy local``.
+
+Starts, on loopback, what a pod and its monitoring run in a cluster: the scoring service (``bentoml serve``)
+and the drift sidecar (``python -m monitoring serve``) sharing a spool directory, and, when a ``prometheus``
+binary exists, a Prometheus that scrapes both the way the chart's ServiceMonitor does and loads the chart's
+own alert rules file (``rule_files`` points at it; nothing is copied). Then it supervises them: a child
+that dies is restarted (as the kubelet would restart a container), and Ctrl-C or SIGTERM stops them all.
+
+Every child runs in its own session and process group, so a Ctrl-C in the terminal reaches only this
+launcher, which then stops each child in turn, with its process group and every process it started
+(:mod:`deploy.processes`): SIGTERM, and SIGKILL after a grace period. The state of the stack (ports, URLs,
+process ids, restarts) is kept in ``<stack dir>/stack.json`` for tools and tests.
+
+This module imports nothing from the other packages: it only starts processes and reads the chart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deploy.chart import CHART_DIR
+from deploy.processes import Child
+
+REPO_ROOT = CHART_DIR.parents[1]
+"""Repository root: working directory of the service and the sidecar."""
+
+RULES_FILE = CHART_DIR / "rules" / "credit-scoring.rules.yaml"
+"""The chart's alert rules, loaded as they are by the local Prometheus."""
+
+LOOPBACK = "127.0.0.1"
+"""Every process of the local stack listens on this address only."""
+
+SERVICE_CONTAINER = "scoring"
+"""Name of the chart's container that runs the Bento (the local ``bentoml serve``)."""
+
+SIDECAR_CONTAINER = "drift-monitor"
+"""Name of the chart's container that runs the drift sidecar (the local ``python -m monitoring serve``)."""
+
+LOCAL_NAMESPACE = "local"
+"""Value of the ``namespace`` label the local Prometheus adds, as the Prometheus Operator would."""
+
+PROMETHEUS_HINT = (
+    "prometheus not found: the stack runs without it; get it with `sudo apt-get install prometheus` "
+    "(Debian; `bash scripts/system-packages.sh` does it as root) or from https://prometheus.io/download/"
+)
+"""The one line printed when no Prometheus binary is available."""
+
+
+@dataclass
+class StackConfig:
+    """Settings of the local stack."""
+
+    stack_dir: Path = Path("artifacts/stack")
+    """Folder of everything the stack writes: spool, Prometheus config and data, logs, ``stack.json``."""
+    spool_dir: Path | None = None
+    """Payload spool shared by the service and the sidecar; default ``<stack_dir>/spool``."""
+    model_tag: str = "credit_scorer:latest"
+    """Model served and monitored (``latest`` is resolved once, so both processes use the same version)."""
+    api_port: int = 0
+    """Port of the scoring service; 0 picks a free one."""
+    monitor_port: int = 0
+    """Port of the sidecar's ``/metrics``; 0 picks a free one."""
+    prometheus_port: int = 0
+    """Port of Prometheus; 0 picks a free one."""
+    prometheus_binary: str | None = None
+    """Path of the ``prometheus`` executable; default: found on ``PATH``."""
+    prometheus: bool = True
+    """Start Prometheus when its binary exists."""
+    scrape_interval_seconds: float = 5.0
+    """Scrape and rule-evaluation interval of the local Prometheus (the chart's default is 30 s)."""
+    monitor_options: dict[str, str] = field(default_factory=dict)
+    """Extra sidecar options by flag name without dashes (``window-records`` -> ``--window-records``)."""
+    fresh: bool = False
+    """Delete the spool, the sidecar's checkpoint and Prometheus's data of a previous run first."""
+    ready_timeout_seconds: float = 300.0
+    """Longest wait for every process to become ready."""
+    stop_grace_seconds: float = 20.0
+    """Time a process group gets to exit after SIGTERM before it is sent SIGKILL."""
+    max_restarts: int = 3
+    """Restarts of one process after unexpected exits before the whole stack is stopped."""
+    python: str = sys.executable
+    """Interpreter that runs the sidecar (and BentoML when its script is not next to it)."""
+
+    @property
+    def spool(self) -> Path:
+        """The spool directory actually used."""
+        return (self.spool_dir or self.stack_dir / "spool").resolve()
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def check_port_free(port: int) -> None:
+    """Raise ``OSError`` naming the port when something already listens on it."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError as exc:
+            raise OSError(f"port {port} on {LOOPBACK} is in use") from exc
+
+
+def http_status(url: str, timeout: float = 2.0) -> int | None:
+    """HTTP status of a GET, or ``None`` when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def bentoml_home() -> Path:
+    """The BentoML home the service will use (``BENTOML_HOME``, default ``~/bentoml``)."""
+    return Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
+
+
+def resolve_model_tag(tag: str) -> str | None:
+    """``name:version`` for ``tag`` from the BentoML model store, or ``None`` when it is not registered.
+
+    ``name:latest`` reads the store's ``latest`` pointer file (the store layout of BentoML 1.x).
+    """
+    name, _, version = tag.partition(":")
+    models = bentoml_home() / "models" / name
+    if version in ("", "latest"):
+        pointer = models / "latest"
+        if not pointer.is_file():
+            return None
+        version = pointer.read_text().strip()
+    return f"{name}:{version}" if (models / version).is_dir() else None
+
+
+def scrape_targets(api_port: int, monitor_port: int) -> list[dict[str, Any]]:
+    """Prometheus ``static_configs`` equivalent to the chart's ServiceMonitor, pointed at local ports.
+
+    The chart is rendered with Helm's engine; each ServiceMonitor endpoint (port name, path) is matched to
+    the container exposing that port name, and the local process standing for that container. Labels are
+    the ones the Prometheus Operator sets (``job`` = Service name, ``namespace``, ``service``, ``endpoint``,
+    ``container``, ``pod``), so the chart's alerts and dashboards read the same series as in a cluster.
+    """
+    from deploy.chart import render
+
+    objects = render({}, release="credit-scoring", namespace=LOCAL_NAMESPACE).objects
+    monitor = next(o for o in objects if o["kind"] == "ServiceMonitor")
+    service_name = monitor["metadata"]["name"]  # the chart names its Service and ServiceMonitor alike
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    container_of_port = {
+        port["name"]: container["name"]
+        for container in deployment["spec"]["template"]["spec"]["containers"]
+        for port in container.get("ports", [])
+    }
+    local_port = {SERVICE_CONTAINER: api_port, SIDECAR_CONTAINER: monitor_port}
+    targets = []
+    for endpoint in monitor["spec"]["endpoints"]:
+        container = container_of_port[endpoint["port"]]
+        targets.append(
+            {
+                "path": endpoint.get("path", "/metrics"),
+                "target": f"{LOOPBACK}:{local_port[container]}",
+                "labels": {
+                    "job": service_name,
+                    "namespace": LOCAL_NAMESPACE,
+                    "service": service_name,
+                    "endpoint": endpoint["port"],
+                    "container": container,
+                    "pod": f"{service_name}-local",
+                },
+            }
+        )
+    return targets
+
+
+def prometheus_config(targets: list[dict[str, Any]], interval_seconds: float, rules_file: Path) -> str:
+    """The local Prometheus configuration: the endpoints of :func:`scrape_targets`, the chart's rules file."""
+    import yaml
+
+    interval = f"{interval_seconds:g}s"
+    config = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": interval},
+        "rule_files": [str(rules_file)],
+        "scrape_configs": [
+            {
+                "job_name": "credit-scoring-local",
+                "static_configs": [
+                    {"targets": [t["target"]], "labels": {**t["labels"], "__metrics_path__": t["path"]}}
+                    for t in targets
+                ],
+            }
+        ],
+    }
+    header = (
+        "# Written by `python -m deploy local`: the chart's ServiceMonitor endpoints and its rules file.\n"
+    )
+    return header + yaml.safe_dump(config, sort_keys=False)
+
+
+class LocalStack:
+    """The service, the sidecar and Prometheus on loopback, supervised until stopped."""
+
+    def __init__(self, config: StackConfig, log: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.log = log
+        self.stack_dir = config.stack_dir.resolve()
+        self.children: list[Child] = []
+        self.model_tag = config.model_tag
+        self.ports: dict[str, int] = {}
+        self.ready = False
+        self._stopping = False
+
+    # -- setup -------------------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Resolve the model, pick ports, write the Prometheus config, build the children's commands."""
+        c = self.config
+        resolved = resolve_model_tag(c.model_tag)
+        if resolved is None:
+            raise LookupError(
+                f"no model {c.model_tag} in the BentoML model store {bentoml_home()}; "
+                "train one first: .venv/bin/python -m training run"
+            )
+        self.model_tag = resolved
+        if c.fresh:
+            for stale in (c.spool, self.stack_dir / "prometheus" / "data"):
+                shutil.rmtree(stale, ignore_errors=True)
+        c.spool.mkdir(parents=True, exist_ok=True)
+        (self.stack_dir / "logs").mkdir(parents=True, exist_ok=True)
+        prometheus = self._prometheus_binary()
+        wanted = {"api": c.api_port, "monitor": c.monitor_port}
+        if prometheus is not None:
+            wanted["prometheus"] = c.prometheus_port
+        for port in wanted.values():
+            if port:
+                check_port_free(port)
+        for role, port in wanted.items():
+            while not port or port in self.ports.values():
+                port = free_port()
+            self.ports[role] = port
+        self.children = [self._service(), self._sidecar()]
+        if prometheus is not None:
+            self.children.append(self._prometheus(prometheus))
+        else:
+            self.log(PROMETHEUS_HINT)
+
+    def _prometheus_binary(self) -> str | None:
+        if not self.config.prometheus:
+            return None
+        return self.config.prometheus_binary or shutil.which("prometheus")
+
+    def _base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("BENTOML_DO_NOT_TRACK", "True")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        return env
+
+    def _service(self) -> Child:
+        env = self._base_env()
+        env["CREDIT_SCORING_SPOOL_DIR"] = str(self.config.spool)
+        env["CREDIT_SCORING_BUNDLE_TAG"] = self.model_tag
+        bentoml = Path(self.config.python).with_name("bentoml")
+        launcher = [str(bentoml)] if bentoml.exists() else [self.config.python, "-m", "bentoml"]
+        argv = [
+            *launcher, "serve", "service.service:CreditScorer",
+            "--host", LOOPBACK, "--port", str(self.ports["api"]),
+        ]  # fmt: skip
+        log = self.stack_dir / "logs" / "service.log"
+        return Child("service", argv, env, REPO_ROOT, log, self.url("api", "/readyz"))
+
+    def sidecar_arguments(self) -> list[str]:
+        """Options shared by ``monitoring serve`` and ``monitoring report``: spool, model, extra options."""
+        args = ["--spool-dir", str(self.config.spool), "--model-tag", self.model_tag]
+        for name, value in self.config.monitor_options.items():
+            args += [f"--{name.lstrip('-')}", value]
+        return args
+
+    def _sidecar(self) -> Child:
+        argv = [
+            self.config.python, "-m", "monitoring", "serve", *self.sidecar_arguments(),
+            "--host", LOOPBACK, "--port", str(self.ports["monitor"]),
+        ]  # fmt: skip
+        log = self.stack_dir / "logs" / "sidecar.log"
+        return Child("sidecar", argv, self._base_env(), REPO_ROOT, log, self.url("monitor", "/readyz"))
+
+    def _prometheus(self, binary: str) -> Child:
+        directory = self.stack_dir / "prometheus"
+        directory.mkdir(parents=True, exist_ok=True)
+        config_file = directory / "prometheus.yml"
+        targets = scrape_targets(self.ports["api"], self.ports["monitor"])
+        config_file.write_text(
+            prometheus_config(targets, self.config.scrape_interval_seconds, RULES_FILE.resolve())
+        )
+        argv = [
+            binary,
+            f"--config.file={config_file}",
+            f"--storage.tsdb.path={directory / 'data'}",
+            "--storage.tsdb.retention.time=2d",
+            f"--web.listen-address={LOOPBACK}:{self.ports['prometheus']}",
+        ]
+        log = self.stack_dir / "logs" / "prometheus.log"
+        return Child("prometheus", argv, dict(os.environ), directory, log, self.url("prometheus", "/-/ready"))
+
+    def url(self, role: str, path: str = "") -> str:
+        """URL of ``path`` on the process playing ``role`` (``api``, ``monitor``, ``prometheus``)."""
+        return f"http://{LOOPBACK}:{self.ports[role]}{path}"
+
+    # -- running -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every child (nothing waits here)."""
+        for child in self.children:
+            child.start()
+            self.log(f"started {child.name} (pid {child.process.pid}), log {child.log}")
+        self.write_state()
+
+    def wait_ready(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
+        """Supervise until every child answers ready; ``False`` if stopped or timed out first."""
+        deadline = time.monotonic() + self.config.ready_timeout_seconds
+        pending = {child.name for child in self.children}
+        while pending:
+            if should_stop() or not self.supervise():
+                return False
+            for child in self.children:
+                if child.name in pending and http_status(child.ready_url) == 200:
+                    pending.discard(child.name)
+                    self.log(f"{child.name} is ready")
+            if time.monotonic() > deadline:
+                self.log(
+                    f"not ready after {self.config.ready_timeout_seconds:g} s: {', '.join(sorted(pending))}"
+                )
+                return False
+            time.sleep(0.5)
+        self.ready = True
+        self.write_state()
+        return True
+
+    def supervise(self) -> bool:
+        """Restart children that exited unexpectedly; ``False`` once one has used up its restarts."""
+        for child in self.children:
+            if self._stopping:
+                break
+            if not child.exited():
+                child.remember_tree()
+                continue
+            code = child.process.returncode if child.process else None
+            how = f"signal {-code}" if code is not None and code < 0 else f"code {code}"
+            if child.restarts >= self.config.max_restarts:
+                self.log(f"{child.name} exited ({how}) {child.restarts + 1} times; see {child.log}")
+                return False
+            child.restarts += 1
+            self.log(f"{child.name} exited ({how}); restarting ({child.restarts}/{self.config.max_restarts})")
+            # its group may still hold processes (e.g. BentoML workers of a killed arbiter)
+            child.stop(self.config.stop_grace_seconds, self.log)
+            child.start()
+            self.write_state()
+        return True
+
+    def stop(self) -> None:
+        """Stop every child, producers first: service, then sidecar, then Prometheus."""
+        self._stopping = True
+        for child in self.children:
+            if child.process is not None and (child.process.poll() is None or child.leftovers()):
+                self.log(f"stopping {child.name}...")
+            child.stop(self.config.stop_grace_seconds, self.log)
+        self.ready = False
+        self.write_state()
+
+    # -- reporting ---------------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Ports, URLs, model, and every process id of the stack (for tools and tests)."""
+        return {
+            "ready": self.ready,
+            "stopped": self._stopping,
+            "model_tag": self.model_tag,
+            "stack_dir": str(self.stack_dir),
+            "spool_dir": str(self.config.spool),
+            "ports": self.ports,
+            "urls": {
+                "api": self.url("api"),
+                "monitor": self.url("monitor"),
+                **({"prometheus": self.url("prometheus")} if "prometheus" in self.ports else {}),
+            },
+            "processes": {
+                child.name: {
+                    "pid": child.process.pid if child.process else None,
+                    "pids": child.pids,
+                    "tree": sorted(pid for pid, _ in child.known),
+                    "restarts": child.restarts,
+                    "log": str(child.log),
+                }
+                for child in self.children
+            },
+            "report_command": self.report_command(),
+        }
+
+    def write_state(self) -> None:
+        """Write ``stack.json`` atomically."""
+        path = self.stack_dir / "stack.json"
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(self.state(), indent=2) + "\n")
+        os.replace(temporary, path)
+
+    def report_command(self) -> list[str]:
+        """The command that writes Evidently's HTML drift report of the sidecar's current window."""
+        output = self.stack_dir / "drift-report.html"
+        return [
+            self.config.python,
+            "-m",
+            "monitoring",
+            "report",
+            *self.sidecar_arguments(),
+            "--output",
+            str(output),
+        ]
+
+    def banner(self) -> str:
+        """What the user needs: URLs, the report and demo-traffic commands, how to stop."""
+        python = _shown(self.config.python)
+        report = " ".join([python, *self.report_command()[1:]])
+        lines = [
+            "",
+            f"credit-scoring is running on {LOOPBACK} (model {self.model_tag})",
+            f"  API docs          {self.url('api', '/')}",
+            f"  score             curl -s {self.url('api', '/score')} -H 'content-type: application/json' "
+            """-d '{"features": {}}'""",
+            f"  feature spec      {self.url('api', '/spec')}",
+            f"  service metrics   {self.url('api', '/metrics')}",
+            f"  sidecar metrics   {self.url('monitor', '/metrics')}",
+        ]
+        if "prometheus" in self.ports:
+            lines += [
+                f"  Prometheus        {self.url('prometheus', '/')}  "
+                f"(alerts {self.url('prometheus', '/alerts')}, targets {self.url('prometheus', '/targets')})",
+                f"  alert rules       {RULES_FILE.relative_to(REPO_ROOT)} (the chart's own file)",
+            ]
+        else:
+            lines.append("  Prometheus        not running (see the line above)")
+        lines += [
+            f"  drift report      {report}",
+            f"  demo traffic      {python} -m training traffic --url {self.url('api')} "
+            "--scenario young_high_income",
+            f"  logs, spool       {_shown(str(self.stack_dir))}/",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the current directory when it is inside it (shorter commands to copy)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def run(config: StackConfig, log: Callable[[str], None] = print) -> int:
+    """Start the stack, print where everything is, supervise until Ctrl-C or SIGTERM, stop it; exit code."""
+    stop_requested: list[int] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop_requested.append(signum)
+
+    previous = {
+        sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    stack = LocalStack(config, log)
+    code = 0
+    try:
+        try:
+            stack.prepare()
+        except (LookupError, OSError) as exc:
+            log(f"cannot start the stack: {exc}")
+            return 2
+        stack.start()
+        if not stack.wait_ready(lambda: bool(stop_requested)):
+            code = 0 if stop_requested else 1
+        else:
+            log(stack.banner())
+            while not stop_requested:
+                if not stack.supervise():
+                    code = 1
+                    break
+                time.sleep(0.5)
+    finally:
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log("stopped" if code == 0 else "stopped after a failure")
+    return code
