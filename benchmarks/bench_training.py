@@ -42,11 +42,10 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
 
     if stages & {"generate", "features"}:
-        from training.synthetic import generate
-
         from training.loader import clean_table
         from training.pipeline import build_training_matrix
         from training.schema import CHILD_TABLES
+        from training.synthetic import generate
 
         started = time.perf_counter()
         raw = generate(args.applicants, seed=args.seed).tables

@@ -53,11 +53,17 @@ def test_kill_9_mid_stream_then_restart_counts_every_record_exactly_once(
             process = start_sidecar(spool, bundle_dir, port, log)
         thread.join(timeout=120)
         assert done.is_set()
-        wait_until(
-            lambda: scrape_value(port, "credit_scoring_drift_records_ingested_total") == TOTAL,
-            90,
-            "all records ingested",
-        )
+        seen: list[float | None] = []
+
+        def all_ingested() -> bool:
+            seen.append(scrape_value(port, "credit_scoring_drift_records_ingested_total"))
+            return seen[-1] == TOTAL
+
+        try:
+            wait_until(all_ingested, 90, "all records ingested")
+        except AssertionError as error:
+            last = seen[-3:]
+            raise AssertionError(f"{error}; last scraped {last}, checkpointed {ingested()}") from None
         time.sleep(1.0)  # anything counted twice would show up by now
         assert scrape_value(port, "credit_scoring_drift_records_ingested_total") == TOTAL
     finally:

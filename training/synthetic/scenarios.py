@@ -69,7 +69,8 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "ext_source_bug",
-            f"an upstream bug divides EXT_SOURCE_2 by 100 and blanks EXT_SOURCE_3 for {EXT_SOURCE_BUG_SHARE:.0%} "
+            "an upstream bug divides EXT_SOURCE_2 by 100 and blanks EXT_SOURCE_3 for "
+            f"{EXT_SOURCE_BUG_SHARE:.0%} "
             "of applications (the applicants' risk is unchanged)",
             code=2,
             corrupt=_ext_source_bug,
