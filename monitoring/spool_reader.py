@@ -125,6 +125,8 @@ class SpoolReader:
         segments = self.scan()
         result = ReadResult()
         for stem in [s for s in self.offsets if s not in segments]:
+            if self._still_exists(stem):
+                continue  # missed by a listing that raced the writer's rename: keep its offset
             result.vanished.append(stem)
             del self.offsets[stem]
         budget = self.chunk_bytes
@@ -136,6 +138,17 @@ class SpoolReader:
                 result.reads.append(read)
                 budget -= read.n_bytes
         return result
+
+    def _still_exists(self, stem: str) -> bool:
+        """Whether a segment absent from the last listing is in fact still there under either name.
+
+        A directory listing that runs while the writer renames ``X.jsonl.open`` to ``X.jsonl`` may show
+        neither name. Forgetting the offset then would re-read the segment from 0 (double counting). The
+        open name is checked first: the rename can only go from it to the closed name, so one of the two
+        checks sees the file.
+        """
+        directory = self.spool_dir
+        return (directory / (stem + OPEN_SUFFIX)).exists() or (directory / (stem + CLOSED_SUFFIX)).exists()
 
     def _read_segment(self, segment: Segment) -> SegmentRead | None:
         offset = self.offsets.get(segment.stem, 0)

@@ -37,6 +37,22 @@ def test_rotation_keeps_the_offset_and_reads_each_line_once(tmp_path: Path) -> N
     assert set(reader.offsets) == {"seg-test-1-000000", "seg-test-1-000001"}
 
 
+def test_a_listing_that_misses_a_renamed_segment_does_not_forget_its_offset(tmp_path: Path) -> None:
+    """A directory listing racing the writer's rename may show neither name: no line may be read twice."""
+    writer = SpoolWriter(tmp_path)
+    writer.append_lines(["1", "2"])
+    reader = SpoolReader(tmp_path)
+    assert lines_of(reader) == [b"1", b"2"]
+    writer.append_lines(["3"])
+    writer.close_segment()
+    real_scan = reader.scan
+    reader.scan = lambda: {}  # type: ignore[method-assign]  # the listing saw neither name this time
+    result = reader.read_available()
+    assert result.vanished == [] and result.reads == []
+    reader.scan = real_scan  # type: ignore[method-assign]
+    assert lines_of(reader) == [b"3"]
+
+
 def test_unterminated_tail_of_a_closed_segment_is_reported_truncated(tmp_path: Path) -> None:
     writer = SpoolWriter(tmp_path)
     writer.append_lines(["1"])
