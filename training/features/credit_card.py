@@ -9,7 +9,14 @@ import pandas as pd
 
 from training.features.aggregate import CategoryAgg, NumericAgg, TablePlan, table_labels
 from training.features.catalog import NONNEGATIVE, UNBOUNDED, FeatureSpec
-from training.features.grouping import Groups, float_column, key_positions, label_codes, safe_ratio
+from training.features.grouping import (
+    Groups,
+    child_table,
+    float_column,
+    key_positions,
+    label_codes,
+    safe_ratio,
+)
 
 __all__ = ["PLAN", "TABLE", "compute", "feature_specs"]
 
@@ -78,9 +85,7 @@ def feature_specs() -> list[FeatureSpec]:
 
 def compute(tables: Mapping[str, pd.DataFrame], applicants: pd.Index) -> dict[str, np.ndarray]:
     """credit_card_balance feature arrays keyed by name, aligned with ``applicants``."""
-    card = tables.get(TABLE)
-    if card is None:
-        card = pd.DataFrame({"SK_ID_CURR": np.empty(0, dtype=np.int64)})
+    card = child_table(tables, TABLE)
     groups = Groups(key_positions(applicants, card["SK_ID_CURR"]), len(applicants))
     values = {column: groups.rows(float_column(card, column)) for column, _ in _NUMERIC}
     limit = values["AMT_CREDIT_LIMIT_ACTUAL"]

@@ -63,6 +63,19 @@ def label_codes(frame: pd.DataFrame, column: str, labels: Iterable[str]) -> np.n
     return mapping[codes]
 
 
+def child_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """The child table ``name``, or an empty one (only ``SK_ID_CURR``) when it is absent."""
+    table = tables.get(name)
+    if table is None:
+        return pd.DataFrame({"SK_ID_CURR": np.empty(0, dtype=np.int64)})
+    return table
+
+
+def indicator_where_known(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """1.0 where ``condition`` holds, 0.0 where it does not, NaN where the input was unknown."""
+    return np.where(known, condition.astype(np.float64), np.nan)
+
+
 def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """``numerator / denominator`` with NaN wherever the result would be infinite or undefined."""
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -9,7 +9,14 @@ import pandas as pd
 
 from training.features.aggregate import NumericAgg, TablePlan
 from training.features.catalog import NONNEGATIVE, UNBOUNDED, FeatureSpec
-from training.features.grouping import Groups, float_column, key_positions, safe_ratio
+from training.features.grouping import (
+    Groups,
+    child_table,
+    float_column,
+    indicator_where_known,
+    key_positions,
+    safe_ratio,
+)
 
 __all__ = ["PLAN", "TABLE", "compute", "feature_specs"]
 
@@ -74,25 +81,19 @@ def feature_specs() -> list[FeatureSpec]:
     return [*PLAN.specs(), _LOANS]
 
 
-def _indicator(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
-    return np.where(known, condition.astype(np.float64), np.nan)
-
-
 def compute(tables: Mapping[str, pd.DataFrame], applicants: pd.Index) -> dict[str, np.ndarray]:
     """installments_payments feature arrays keyed by name, aligned with ``applicants``."""
-    inst = tables.get(TABLE)
-    if inst is None:
-        inst = pd.DataFrame({"SK_ID_CURR": np.empty(0, dtype=np.int64)})
+    inst = child_table(tables, TABLE)
     groups = Groups(key_positions(applicants, inst["SK_ID_CURR"]), len(applicants))
     values = {column: groups.rows(float_column(inst, column)) for column, _ in _NUMERIC}
     delay = values["DAYS_ENTRY_PAYMENT"] - values["DAYS_INSTALMENT"]
     values["PAYMENT_DELAY"] = delay
     values["DAYS_PAST_DUE"] = np.clip(delay, 0, None)
     values["DAYS_BEFORE_DUE"] = np.clip(-delay, 0, None)
-    values["LATE"] = _indicator(delay > 0, ~np.isnan(delay))
+    values["LATE"] = indicator_where_known(delay > 0, ~np.isnan(delay))
     shortfall = values["AMT_INSTALMENT"] - values["AMT_PAYMENT"]
     values["UNDERPAYMENT"] = shortfall
-    values["UNDERPAID"] = _indicator(shortfall > 0, ~np.isnan(shortfall))
+    values["UNDERPAID"] = indicator_where_known(shortfall > 0, ~np.isnan(shortfall))
     values["PAYMENT_RATIO"] = safe_ratio(values["AMT_PAYMENT"], values["AMT_INSTALMENT"])
     out = PLAN.compute(groups, values, {})
     out["INST_LOANS_COUNT"] = groups.distinct_count(groups.rows(float_column(inst, "SK_ID_PREV")))

@@ -9,7 +9,14 @@ import pandas as pd
 
 from training.features.aggregate import CategoryAgg, NumericAgg, TablePlan, table_labels
 from training.features.catalog import NONNEGATIVE, FeatureSpec
-from training.features.grouping import Groups, float_column, key_positions, label_codes
+from training.features.grouping import (
+    Groups,
+    child_table,
+    float_column,
+    indicator_where_known,
+    key_positions,
+    label_codes,
+)
 
 __all__ = ["PLAN", "TABLE", "compute", "feature_specs"]
 
@@ -51,19 +58,13 @@ def feature_specs() -> list[FeatureSpec]:
     return [*PLAN.specs(), _LOANS]
 
 
-def _indicator(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
-    return np.where(known, condition.astype(np.float64), np.nan)
-
-
 def compute(tables: Mapping[str, pd.DataFrame], applicants: pd.Index) -> dict[str, np.ndarray]:
     """POS_CASH_balance feature arrays keyed by name, aligned with ``applicants``."""
-    pos = tables.get(TABLE)
-    if pos is None:
-        pos = pd.DataFrame({"SK_ID_CURR": np.empty(0, dtype=np.int64)})
+    pos = child_table(tables, TABLE)
     groups = Groups(key_positions(applicants, pos["SK_ID_CURR"]), len(applicants))
     values = {column: groups.rows(float_column(pos, column)) for column, _ in _NUMERIC}
-    values["DPD"] = _indicator(values["SK_DPD"] > 0, ~np.isnan(values["SK_DPD"]))
-    values["DPD_DEF"] = _indicator(values["SK_DPD_DEF"] > 0, ~np.isnan(values["SK_DPD_DEF"]))
+    values["DPD"] = indicator_where_known(values["SK_DPD"] > 0, ~np.isnan(values["SK_DPD"]))
+    values["DPD_DEF"] = indicator_where_known(values["SK_DPD_DEF"] > 0, ~np.isnan(values["SK_DPD_DEF"]))
     labels = {
         "NAME_CONTRACT_STATUS": groups.rows(
             label_codes(pos, "NAME_CONTRACT_STATUS", table_labels(TABLE, "NAME_CONTRACT_STATUS"))

@@ -9,7 +9,14 @@ import pandas as pd
 
 from training.features.aggregate import CategoryAgg, NumericAgg, TablePlan, column_about, table_labels
 from training.features.catalog import NONNEGATIVE, FeatureSpec, column_domain
-from training.features.grouping import Groups, float_column, key_positions, label_codes, safe_ratio
+from training.features.grouping import (
+    Groups,
+    child_table,
+    float_column,
+    key_positions,
+    label_codes,
+    safe_ratio,
+)
 
 __all__ = ["PLAN", "TABLE", "compute", "feature_specs"]
 
@@ -89,9 +96,7 @@ def feature_specs() -> list[FeatureSpec]:
 
 def compute(tables: Mapping[str, pd.DataFrame], applicants: pd.Index) -> dict[str, np.ndarray]:
     """previous_application feature arrays keyed by name, aligned with ``applicants``."""
-    previous = tables.get(TABLE)
-    if previous is None:
-        previous = pd.DataFrame({"SK_ID_CURR": np.empty(0, dtype=np.int64)})
+    previous = child_table(tables, TABLE)
     groups = Groups(key_positions(applicants, previous["SK_ID_CURR"]), len(applicants))
     values = {column: groups.rows(float_column(previous, column)) for column, _ in _NUMERIC}
     labels = {
