@@ -286,7 +286,7 @@ def _train(args: argparse.Namespace) -> int:
     print()
     print(f"model      {result.tag or '(not registered)'}")
     print(f"run folder {result.run_dir}")
-    print(f"model card {result.run_dir / 'model_card.md'}")
+    print(f"model card {result.run_dir / 'bundle' / 'model_card.md'}")
     if result.tag:
         print(f"bundle     {registered_path(result.tag)}")
     print(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
-from training.data_report import build_data_report
+from training.data_report import DataReport, build_data_report
 from training.feature_spec import build_feature_specs
 from training.features import build_features
 from training.fingerprint import fingerprint_tables, library_versions
@@ -56,7 +56,8 @@ class TrainingResult:
     """What a training run produced."""
 
     run_dir: Path
-    """Run folder with ``bundle/``, ``model_card.md``, ``runs.csv`` and ``summary.json``."""
+    """Run folder with ``bundle/`` (holding ``model_card.md`` and its ``assets/``), ``runs.csv`` and
+    ``summary.json``."""
     bundle: Bundle
     """The bundle that was saved (and registered when asked)."""
     tag: str | None
@@ -144,25 +145,20 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
     labelled_tables = {k: v for k, v in data.tables.items() if k != "application_test"}
     data_report = build_data_report(labelled_tables, features[selected], target)
     bundle = _assemble_bundle(outcome, data, data_report, config, run_id)
-    bundle.save(run_dir / "bundle")
-    (run_dir / "model_card.md").write_text(bundle.model_card)
-    for rel, content in bundle.assets.items():
-        (run_dir / "assets" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (run_dir / "assets" / rel).write_bytes(content)
+    bundle.save(run_dir / "bundle")  # model_card.md and the assets/ it links to live in the bundle folder
     step("report", started)
 
-    tag = (
-        register(bundle, labels={"run": run_id, "source": "synthetic" if config.data_dir is None else "csv"})
-        if (config.register)
-        else None
-    )
+    tag = None
+    if config.register:
+        source = "synthetic" if config.data_dir is None else "csv"
+        tag = register(bundle, labels={"run": run_id, "source": source})
     summary = {"run_id": run_id, "tag": tag, "timings_seconds": timings, "metrics": bundle.metrics}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return TrainingResult(run_dir, bundle, tag, outcome, timings)
 
 
 def _assemble_bundle(
-    outcome: ModelingOutcome, data: TrainingData, data_report: object, config: TrainingConfig, run_id: str
+    outcome: ModelingOutcome, data: TrainingData, data_report: DataReport, config: TrainingConfig, run_id: str
 ) -> Bundle:
     selected = list(outcome.features)
     reference = outcome.X_holdout[selected].head(config.modeling.reference_rows).copy()

@@ -78,12 +78,12 @@ def test_every_training_row_passes_the_feature_spec(trained: tuple[TrainingResul
 def test_run_folder_holds_card_runs_table_and_summary(trained: tuple[TrainingResult, Path]) -> None:
     result, _home = trained
     run_dir = result.run_dir
-    card = (run_dir / "model_card.md").read_text()
+    card = (run_dir / "bundle" / "model_card.md").read_text()
     for heading in ("# Model card", "## Model comparison", "## Chosen model", "## Features", "## Data"):
         assert heading in card
     assert "true-probability ROC AUC" in card
     for link in [part.split(")")[0] for part in card.split("](assets/")[1:]]:
-        assert (run_dir / "assets" / link).is_file(), link
+        assert (run_dir / "bundle" / "assets" / link).is_file(), link
     runs = (run_dir / "runs.csv").read_text().splitlines()
     assert len(runs) >= 1 + 4
     summary = json.loads((run_dir / "summary.json").read_text())
