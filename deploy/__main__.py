@@ -137,6 +137,14 @@ def _add_local(commands: argparse._SubParsersAction) -> None:
         "`python -m monitoring serve --help`)",
     )
     local.add_argument(
+        "--alert-for",
+        action="append",
+        default=[],
+        metavar="ALERT=DURATION",
+        help="change the `for` of a chart alert, e.g. CreditScoringDatasetDrift=1m, to watch it fire in a "
+        "demo (repeatable; the chart's value metrics.prometheusRule.alertFor) [the rules file's]",
+    )
+    local.add_argument(
         "--fresh",
         action="store_true",
         help="delete the spool, sidecar checkpoint and Prometheus data of a previous run first",
@@ -282,6 +290,13 @@ def _local(args: argparse.Namespace) -> int:
             print(f"--monitor-option expects NAME=VALUE, got {item!r}", file=sys.stderr)
             return 2
         options[name.strip().lstrip("-")] = value
+    alert_for: dict[str, str] = {}
+    for item in args.alert_for:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            print(f"--alert-for expects ALERT=DURATION, got {item!r}", file=sys.stderr)
+            return 2
+        alert_for[name.strip()] = value.strip()
     config = StackConfig(
         stack_dir=args.stack_dir,
         spool_dir=args.spool_dir,
@@ -292,6 +307,7 @@ def _local(args: argparse.Namespace) -> int:
         prometheus_binary=args.prometheus_binary,
         prometheus=not args.no_prometheus,
         scrape_interval_seconds=args.scrape_interval,
+        alert_for=alert_for,
         monitor_options=options,
         fresh=args.fresh,
         ready_timeout_seconds=args.ready_timeout,

@@ -3,7 +3,10 @@
 Starts, on loopback, what a pod and its monitoring run in a cluster: the scoring service (``bentoml serve``)
 and the drift sidecar (``python -m monitoring serve``) sharing a spool directory, and, when a ``prometheus``
 binary exists, a Prometheus that scrapes both the way the chart's ServiceMonitor does and loads the chart's
-own alert rules file (``rule_files`` points at it; nothing is copied). Then it supervises them: a child
+own alert rules file (``rule_files`` points at it; nothing is copied). Only when asked to change the
+``for`` of some alerts (``--alert-for``) does it load, instead, the chart's PrometheusRule rendered by Helm
+with ``metrics.prometheusRule.alertFor`` set, exactly what a cluster would get with that value; the banner
+says so. Then it supervises them: a child
 that dies is restarted (as the kubelet would restart a container), and Ctrl-C or SIGTERM stops them all.
 
 Every child runs in its own session and process group, so a Ctrl-C in the terminal reaches only this
@@ -80,6 +83,9 @@ class StackConfig:
     """Start Prometheus when its binary exists."""
     scrape_interval_seconds: float = 5.0
     """Scrape and rule-evaluation interval of the local Prometheus (the chart's default is 30 s)."""
+    alert_for: dict[str, str] = field(default_factory=dict)
+    """``for`` of chart alerts by name (the chart's ``metrics.prometheusRule.alertFor``), e.g. to see a drift
+    alert fire in a demo without waiting 15 minutes; empty loads the chart's rules file as it is."""
     monitor_options: dict[str, str] = field(default_factory=dict)
     """Extra sidecar options by flag name without dashes (``window-records`` -> ``--window-records``)."""
     fresh: bool = False
@@ -186,6 +192,38 @@ def scrape_targets(api_port: int, monitor_port: int) -> list[dict[str, Any]]:
     return targets
 
 
+def rules_for_prometheus(alert_for: dict[str, str], directory: Path) -> Path:
+    """The rules file the local Prometheus loads.
+
+    Without ``alert_for`` it is the chart's own file. Otherwise the chart is rendered with
+    ``metrics.prometheusRule.alertFor`` = ``alert_for`` (so the chart's schema and its check of alert names
+    apply) and the groups of its PrometheusRule are written to ``directory/rules.yaml``. Raises
+    ``ValueError`` naming the problem when the chart refuses ``alert_for`` (unknown alert, bad duration).
+    """
+    if not alert_for:
+        return RULES_FILE.resolve()
+    import yaml
+    from helm_python import HelmError
+
+    from deploy.chart import render
+
+    values = {"metrics": {"prometheusRule": {"alertFor": dict(alert_for)}}}
+    try:
+        rendered = render(values, release="credit-scoring", namespace=LOCAL_NAMESPACE)
+    except HelmError as exc:
+        raise ValueError(f"--alert-for {alert_for}: {exc}") from exc
+    (rule,) = rendered.find("PrometheusRule")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "rules.yaml"
+    changed = ", ".join(f"{name} for {duration}" for name, duration in sorted(alert_for.items()))
+    header = (
+        "# Written by `python -m deploy local`: the chart's PrometheusRule rendered with\n"
+        f"# metrics.prometheusRule.alertFor ({changed}). Edit the chart's rules file, not this one.\n"
+    )
+    path.write_text(header + yaml.safe_dump({"groups": rule["spec"]["groups"]}, sort_keys=False))
+    return path.resolve()
+
+
 def prometheus_config(targets: list[dict[str, Any]], interval_seconds: float, rules_file: Path) -> str:
     """The local Prometheus configuration: the endpoints of :func:`scrape_targets`, the chart's rules file."""
     import yaml
@@ -222,6 +260,8 @@ class LocalStack:
         self.ports: dict[str, int] = {}
         self.ready = False
         self._stopping = False
+        self.rules_file = RULES_FILE.resolve()
+        """Alert rules loaded by the local Prometheus (see :func:`rules_for_prometheus`)."""
 
     # -- setup -------------------------------------------------------------------------------------------
 
@@ -301,8 +341,9 @@ class LocalStack:
         directory.mkdir(parents=True, exist_ok=True)
         config_file = directory / "prometheus.yml"
         targets = scrape_targets(self.ports["api"], self.ports["monitor"])
+        self.rules_file = rules_for_prometheus(self.config.alert_for, directory)
         config_file.write_text(
-            prometheus_config(targets, self.config.scrape_interval_seconds, RULES_FILE.resolve())
+            prometheus_config(targets, self.config.scrape_interval_seconds, self.rules_file)
         )
         argv = [
             binary,
@@ -428,6 +469,13 @@ class LocalStack:
             str(output),
         ]
 
+    def _rules_line(self) -> str:
+        if not self.config.alert_for:
+            return f"  alert rules       {RULES_FILE.relative_to(REPO_ROOT)} (the chart's own file)"
+        changed = ", ".join(f"{name}={value}" for name, value in sorted(self.config.alert_for.items()))
+        rendered = _shown(str(self.rules_file))
+        return f"  alert rules       the chart's, rendered with alertFor {changed}: {rendered}"
+
     def banner(self) -> str:
         """What the user needs: URLs, the report and demo-traffic commands, how to stop."""
         python = _shown(self.config.python)
@@ -446,7 +494,7 @@ class LocalStack:
             lines += [
                 f"  Prometheus        {self.url('prometheus', '/')}  "
                 f"(alerts {self.url('prometheus', '/alerts')}, targets {self.url('prometheus', '/targets')})",
-                f"  alert rules       {RULES_FILE.relative_to(REPO_ROOT)} (the chart's own file)",
+                self._rules_line(),
             ]
         else:
             lines.append("  Prometheus        not running (see the line above)")
@@ -484,7 +532,7 @@ def run(config: StackConfig, log: Callable[[str], None] = print) -> int:
     try:
         try:
             stack.prepare()
-        except (LookupError, OSError) as exc:
+        except (LookupError, OSError, ValueError) as exc:
             log(f"cannot start the stack: {exc}")
             return 2
         stack.start()

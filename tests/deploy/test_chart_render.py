@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from deploy.chart import lint
+from deploy.chart import CHART_DIR, lint, render
 from tests.deploy.chart_cases import CASES, CI_VALUES, rendered, values_for
 
 pytest.importorskip("helm_python", reason="helm-python-sdk is not installed")
+
+
+def rules_file() -> dict:
+    """The chart's alert rules file, as written."""
+    return yaml.safe_load((CHART_DIR / "rules" / "credit-scoring.rules.yaml").read_text())
 
 
 def _deployment(case: str) -> dict:
@@ -165,6 +171,25 @@ def test_extra_labels_reach_every_object_and_the_alerts() -> None:
     alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
     assert all(a["labels"]["team"] == "risk" and a["labels"]["severity"] for a in alerts)
     assert all(a["annotations"]["runbook_url"].startswith("https://runbooks.example.com/") for a in alerts)
+
+
+def test_alert_for_replaces_the_for_of_the_named_alerts_only() -> None:
+    case = "06-extra-labels"
+    (rule,) = rendered(case).find("PrometheusRule")
+    rendered_for = {r["alert"]: r["for"] for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r}
+    file_for = {r["alert"]: r["for"] for g in rules_file()["groups"] for r in g["rules"] if "alert" in r}
+    wanted = values_for(case)["metrics"]["prometheusRule"]["alertFor"]
+    assert wanted and set(wanted) < set(file_for)
+    assert rendered_for == {**file_for, **wanted}
+
+
+def test_alert_for_refuses_an_unknown_alert_and_a_bad_duration() -> None:
+    from helm_python import HelmRenderError, HelmValuesError
+
+    with pytest.raises(HelmRenderError, match="CreditScoringDatasetDrfit is not an alert"):
+        render({"metrics": {"prometheusRule": {"alertFor": {"CreditScoringDatasetDrfit": "1m"}}}})
+    with pytest.raises(HelmValuesError, match="alertFor"):
+        render({"metrics": {"prometheusRule": {"alertFor": {"CreditScoringDatasetDrift": "soon"}}}})
 
 
 def test_sidecar_off_keeps_a_single_container() -> None:

@@ -24,6 +24,7 @@ from deploy.local_stack import (
     StackConfig,
     prometheus_config,
     resolve_model_tag,
+    rules_for_prometheus,
     scrape_targets,
 )
 from deploy.processes import Child, is_running, process_tree
@@ -64,6 +65,34 @@ def test_prometheus_config_loads_the_charts_rules_file_and_passes_promtool(tmp_p
     result = run_promtool("check", "config", path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_without_alert_for_prometheus_loads_the_charts_rules_file(tmp_path: Path) -> None:
+    assert rules_for_prometheus({}, tmp_path) == RULES_FILE.resolve()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_alert_for_renders_the_charts_rules_with_only_those_for_changed(tmp_path: Path) -> None:
+    path = rules_for_prometheus({"CreditScoringDatasetDrift": "20s"}, tmp_path)
+    assert path.parent == tmp_path.resolve()
+    rendered = yaml.safe_load(path.read_text())["groups"]
+    original = yaml.safe_load(RULES_FILE.read_text())["groups"]
+    assert [g["name"] for g in rendered] == [g["name"] for g in original]
+    for got_group, file_group in zip(rendered, original, strict=True):
+        for got, rule in zip(got_group["rules"], file_group["rules"], strict=True):
+            expected = {**rule, "labels": rule.get("labels", {})}
+            if rule.get("alert") == "CreditScoringDatasetDrift":
+                expected["for"] = "20s"
+            assert got == expected
+    result = run_promtool("check", "rules", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alert_for_an_unknown_alert_is_refused_with_its_name(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="CreditScoringDataDrift is not an alert"):
+        rules_for_prometheus({"CreditScoringDataDrift": "20s"}, tmp_path)
+    with pytest.raises(ValueError, match="alertFor"):
+        rules_for_prometheus({"CreditScoringDatasetDrift": "twenty seconds"}, tmp_path)
 
 
 def test_rules_file_holds_no_helm_template_actions() -> None:
@@ -169,6 +198,15 @@ def test_local_subcommand_is_listed_and_documented() -> None:
     parser = build_parser()
     args = parser.parse_args(["local", "--monitor-option", "window-records=2000", "--no-prometheus"])
     assert args.command == "local" and args.no_prometheus and args.monitor_option == ["window-records=2000"]
+    args = parser.parse_args(["local", "--alert-for", "CreditScoringDatasetDrift=1m", "--alert-for", "X=2m"])
+    assert args.alert_for == ["CreditScoringDatasetDrift=1m", "X=2m"]
     local = next(a for a in parser._subparsers._group_actions if a.dest == "command").choices["local"]
     for action in local._actions:
         assert action.help, action.dest
+
+
+def test_local_refuses_an_alert_for_without_a_duration(capsys: pytest.CaptureFixture[str]) -> None:
+    from deploy.__main__ import main
+
+    assert main(["local", "--alert-for", "CreditScoringDatasetDrift"]) == 2
+    assert "--alert-for expects ALERT=DURATION" in capsys.readouterr().err
