@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files (default: 0)")
     gen.add_argument(
         "--scenario",
+        type=_scenario_name,
         default=None,
         help="named drift scenario (see `python -m training scenarios`); default none",
     )
@@ -159,6 +160,7 @@ def _add_traffic_parser(commands: argparse._SubParsersAction) -> None:
     )
     traffic.add_argument(
         "--scenario",
+        type=_scenario_name,
         default=None,
         help="drift scenario sent after the baseline (see `python -m training scenarios`); default none",
     )
@@ -220,11 +222,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from training.synthetic import SCENARIOS, generate, write_dataset
+    from training.synthetic import generate, write_dataset
 
-    if args.scenario is not None and args.scenario not in SCENARIOS:
-        print(f"unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}", file=sys.stderr)
-        return 2
     dataset = generate(args.applicants, seed=args.seed, scenario=args.scenario, progress=not args.quiet)
     out = write_dataset(dataset, args.out)
     print(f"wrote {len(dataset.tables)} Kaggle-schema tables and true_probability.csv to {out}")
@@ -232,12 +231,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _traffic(args: argparse.Namespace) -> int:
-    from training.synthetic import SCENARIOS
     from training.traffic import TrafficPlan, run
 
-    if args.scenario is not None and args.scenario not in SCENARIOS:
-        print(f"unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}", file=sys.stderr)
-        return 2
     plan = TrafficPlan(
         url=args.url,
         applicants=args.applicants,
@@ -308,6 +303,17 @@ def _print_existing() -> None:
         f"threshold {bundle.threshold:.3f}, "
         f"created {bundle.created_at}"
     )
+
+
+def _scenario_name(text: str) -> str:
+    """A drift scenario's name, checked by :func:`training.synthetic.get_scenario` (an argparse type)."""
+    from training.synthetic import get_scenario
+
+    try:
+        get_scenario(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _positive_int(text: str) -> int:

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from service.bundle import Bundle, CostWeights, FeatureSpec
+from service.bundle import Bundle, FeatureSpec
+from tests.factories import train_tiny_bundle
 
 SHAPES = ("normal", "amount", "flag", "count", "sparse")
 """Feature shapes cycled through when generating columns; ``sparse`` is a normal column with 20 % missing."""
@@ -67,30 +68,26 @@ def _spec_for(name: str, values: pd.Series) -> FeatureSpec:
 
 
 def make_bundle(n_reference: int = 4_000, n_features: int = 20, seed: int = 0) -> Bundle:
-    """Train a tiny real LightGBM on generated applicants and return a bundle with its reference sample."""
-    import lightgbm as lgb
+    """Train a tiny real LightGBM on generated applicants and return a bundle with its reference sample.
 
+    15 trees of 7 leaves on 6,000 rows; the reference sample is a fresh draw of ``n_reference`` rows and the
+    threshold refuses its riskiest 20 %.
+    """
     train = generate_features(6_000, n_features, seed=seed + 1)
     logit = -2.0 + 0.8 * np.nan_to_num(train.iloc[:, 0].to_numpy())
     if n_features > 3:
         logit = logit + 0.6 * train.iloc[:, 2].to_numpy() - 0.3 * train.iloc[:, 3].to_numpy()
     rng = np.random.default_rng(seed + 2)
     target = (rng.random(len(train)) < 1 / (1 + np.exp(-logit))).astype(int)
-    booster = lgb.train(
-        {"objective": "binary", "num_leaves": 7, "learning_rate": 0.2, "verbose": -1, "num_threads": 1},
-        lgb.Dataset(train, label=target),
-        num_boost_round=15,
-    )
-    reference = generate_features(n_reference, n_features, seed=seed + 3)
-    reference["probability"] = booster.predict(reference, num_threads=1)
-    return Bundle(
-        booster_text=booster.model_to_string(),
-        features=[_spec_for(c, train[c]) for c in train.columns],
-        threshold=float(np.quantile(reference["probability"], 0.8)),
-        cost=CostWeights(),
-        metrics={"holdout_auc": 0.7},
+    return train_tiny_bundle(
+        train,
+        target,
+        [_spec_for(c, train[c]) for c in train.columns],
+        generate_features(n_reference, n_features, seed=seed + 3),
+        n_trees=15,
+        params={"num_leaves": 7, "learning_rate": 0.2, "num_threads": 1},
+        threshold=lambda probabilities: float(np.quantile(probabilities, 0.8)),
         training_fingerprint=f"generated-{seed}",
-        reference=reference,
     )
 
 

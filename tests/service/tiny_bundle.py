@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from service.bundle import PROBABILITY_COLUMN, Bundle, CostWeights, FeatureSpec
+from service.bundle import Bundle, FeatureSpec
+from tests.factories import train_tiny_bundle
 
 TINY_FEATURES = [
     FeatureSpec("AMT_CREDIT", "float", "Credit amount of the loan.", valid_min=0.0),
@@ -52,43 +55,34 @@ def default_target(frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_tiny_bundle(n_rows: int = 3000, seed: int = 0, n_trees: int = 40) -> Bundle:
-    """Train a small LightGBM on generated applicants and wrap it in a bundle with a reference sample."""
-    import lightgbm
+    """Train a small LightGBM on generated applicants and wrap it in a bundle with a reference sample.
 
+    The feature specs carry the training rows' observed range, quantiles and missing share; the reference
+    sample is the first 500 training rows with their probability and ``TARGET``.
+    """
     frame = generate_applicants(n_rows, seed)
     target = default_target(frame, np.random.default_rng(seed + 1))
-    names = [f.name for f in TINY_FEATURES]
-    data = frame[names].astype(float).to_numpy()
-    booster = lightgbm.train(
-        {"objective": "binary", "num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "seed": seed},
-        lightgbm.Dataset(data, label=target, feature_name=names),
-        num_boost_round=n_trees,
-    )
-    reference = frame.iloc[:500].copy()
-    reference[PROBABILITY_COLUMN] = booster.predict(data[:500])
-    reference["TARGET"] = target[:500]
     features = []
     for spec in TINY_FEATURES:
         column = frame[spec.name].astype(float)
         features.append(
-            FeatureSpec(
-                **{
-                    **spec.__dict__,
-                    "observed_min": float(column.min()),
-                    "observed_max": float(column.max()),
-                    "quantiles": {q: float(column.quantile(float(q))) for q in ("0.01", "0.5", "0.99")},
-                    "missing_share": float(column.isna().mean()),
-                }
+            replace(
+                spec,
+                observed_min=float(column.min()),
+                observed_max=float(column.max()),
+                quantiles={q: float(column.quantile(float(q))) for q in ("0.01", "0.5", "0.99")},
+                missing_share=float(column.isna().mean()),
             )
         )
-    return Bundle(
-        booster_text=booster.model_to_string(),
-        features=features,
-        threshold=0.3,
-        cost=CostWeights(),
-        metrics={"holdout_auc": 0.7},
+    return train_tiny_bundle(
+        frame,
+        target,
+        features,
+        frame.iloc[:500],
+        n_trees=n_trees,
+        params={"num_leaves": 15, "learning_rate": 0.1, "seed": seed},
+        reference_target=target[:500],
         training_fingerprint=f"tiny-{seed}",
-        reference=reference,
     )
 
 

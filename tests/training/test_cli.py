@@ -11,6 +11,7 @@ import pytest
 from service.bundle import register
 from tests.factories import make_tiny_bundle
 from training.cli import build_parser, main
+from training.synthetic import SCENARIOS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,9 +51,26 @@ def test_scenarios_are_listed(capsys: pytest.CaptureFixture[str]) -> None:
         assert name in out
 
 
-def test_unknown_scenario_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["generate", "--out", str(tmp_path), "--scenario", "nope", "--quiet"]) == 2
-    assert "unknown scenario 'nope'" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["generate", "--out", "{out}", "--quiet"],
+        ["traffic", "--url", "http://127.0.0.1:9"],
+    ],
+    ids=["generate", "traffic"],
+)
+def test_unknown_scenario_is_refused_by_the_parser(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [arg.format(out=tmp_path / "out") for arg in command] + ["--scenario", "nope"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"python -m training {command[0]}: error: argument --scenario: unknown scenario 'nope'" in err
+    for known in SCENARIOS:
+        assert known in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_numbers_are_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
