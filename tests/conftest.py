@@ -30,14 +30,27 @@ def homecredit_sample() -> Path:
 
 @pytest.fixture
 def bentoml_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point this process's BentoML model store at an empty temporary home, restored afterwards."""
+    """Point this process's BentoML model store at an empty temporary home, restored afterwards.
+
+    BentoML computes its home, the model store's directory and the store once per process (cached
+    singletons that ``reset()`` does not clear), so the three are overridden with ``set()`` and the
+    overrides removed afterwards.
+    """
     from bentoml._internal.configuration.containers import BentoMLContainer
+    from bentoml._internal.models import ModelStore
 
     home = tmp_path / "bentoml"
-    previous = BentoMLContainer.bentoml_home.get()
+    models = home / "models"
+    models.mkdir(parents=True)
     monkeypatch.setenv("BENTOML_HOME", str(home))
+    overridden = (
+        BentoMLContainer.bentoml_home,
+        BentoMLContainer.model_store_dir,
+        BentoMLContainer.model_store,
+    )
     BentoMLContainer.bentoml_home.set(str(home))
-    BentoMLContainer.model_store.reset()
+    BentoMLContainer.model_store_dir.set(str(models))
+    BentoMLContainer.model_store.set(ModelStore(str(models)))
     yield home
-    BentoMLContainer.bentoml_home.set(previous)
-    BentoMLContainer.model_store.reset()
+    for provider in overridden:
+        provider.reset()

@@ -12,15 +12,16 @@ from tests.service.serving import ServedService, register_tiny_bundle
 
 
 @pytest.fixture(scope="session")
-def bentoml_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A BentoML home of our own, so the developer's model store is never touched."""
+def served_bentoml_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The BentoML home of the served test bundle (used by subprocesses only: this process's model store
+    is switched by the root ``bentoml_home`` fixture, which tests of the store itself ask for)."""
     return tmp_path_factory.mktemp("bentoml_home")
 
 
 @pytest.fixture(scope="session")
-def registered_tag(bentoml_home: Path) -> str:
+def registered_tag(served_bentoml_home: Path) -> str:
     """Register the tiny bundle as ``credit_scorer`` in the temporary store; return its exact tag."""
-    return register_tiny_bundle(bentoml_home)
+    return register_tiny_bundle(served_bentoml_home)
 
 
 @pytest.fixture(scope="session")
@@ -31,11 +32,14 @@ def spool_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(
-    bentoml_home: Path, registered_tag: str, spool_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    served_bentoml_home: Path,
+    registered_tag: str,
+    spool_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServedService]:
     """The scoring service served by ``bentoml serve`` against the tiny bundle (small limits for tests)."""
     served = ServedService(
-        bentoml_home,
+        served_bentoml_home,
         {
             "CREDIT_SCORING_SPOOL_DIR": str(spool_dir),
             "CREDIT_SCORING_MAX_BATCH_SIZE": "50",

@@ -85,7 +85,7 @@ class TestSpool:
         assert all(SEGMENT_NAME.match(p.name) for p in spool_dir.iterdir())
 
     def test_metrics_have_help_and_count_records(self, client: httpx.Client) -> None:
-        client.post("/score", json=applicant_payloads(1)[0])
+        client.post("/score", json={**applicant_payloads(1)[0], "explain": 2}).raise_for_status()
         client.post("/score", json={"applicants": applicant_payloads(3)}, params={}).raise_for_status()
 
         def written() -> float:
@@ -171,11 +171,11 @@ def test_unready_until_bundle_registered_and_unwritable_spool_never_fails_scorin
 
 
 @pytest.fixture()
-def small_spool_server(bentoml_home: Path, registered_tag: str, tmp_path: Path):
+def small_spool_server(served_bentoml_home: Path, registered_tag: str, tmp_path: Path):
     """A serve whose spool may hold only ~3 kB."""
     spool = tmp_path / "spool"
     served = ServedService(
-        bentoml_home,
+        served_bentoml_home,
         {"CREDIT_SCORING_SPOOL_DIR": str(spool), "CREDIT_SCORING_SPOOL_MAX_BYTES": "3000"},
         tmp_path / "serve.log",
     )
