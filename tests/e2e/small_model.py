@@ -14,8 +14,9 @@ import sys
 APPLICANTS = 5_000
 """Labelled applicants generated for training (seed 0; the test's traffic uses other seeds)."""
 
-MAX_FEATURES = 20
-"""Features kept by selection."""
+MAX_FEATURES = 40
+"""Features kept by selection (as many as the main job keeps, so the sidecar's default ``drift_share``
+means the same share of features as in production)."""
 
 
 def train_and_register() -> str:

@@ -5,18 +5,11 @@ the service, the drift sidecar and a real Prometheus loading the chart's own rul
 the phases a user would see: normal traffic, a drift scenario, a sidecar killed with SIGKILL mid-stream,
 and Ctrl-C. Each test asks for the phases it needs, so any one of them can run alone.
 
-Two settings differ from production, on purpose and on the sidecar only (the chart's rules are untouched):
-
-* windows of 2,000 records recomputed every 250 records or every second, so that windows fill in
-  seconds (plus a 60-minute time window, which changes nothing in a test this short but makes the sidecar
-  recompute every second, so the test can tell when a computation has seen every record);
-* ``drift_share`` 0.1 instead of 0.5. Which features the small model keeps depends on the training code's
-  selection, which changes as training evolves: ``young_high_income`` (younger applicants, higher incomes)
-  drifted 3-4 of 20 features on one selection (age, employment and income ratios, plus the missing share
-  of DAYS_EMPLOYED as pensioners vanish) and 5-10 of 20 on an earlier one, while applicants from the
-  training distribution drift none (0 of 20 for every seed tried); at 0.5 dataset drift would be flagged
-  for some selections and seeds and not others. What is tested is that dataset drift, once the sidecar
-  flags it, reaches the chart's alert, and that the training distribution does not raise it.
+The sidecar keeps its default ``drift_share`` and the small model keeps as many features as the main job
+(40), so dataset drift means what it means in production. The sidecar's windows differ, on purpose: 2,000
+records recomputed every 250 records or every second, so that windows fill in seconds (plus a 60-minute
+time window, which changes nothing in a test this short but makes the sidecar recompute every second, so
+the test can tell when a computation has seen every record).
 
 One setting differs on the Prometheus side, through the chart's own mechanism: the chart's drift alerts
 have ``for: 15m``, which does not fit CI, so the stack is started with ``--alert-for
@@ -45,6 +38,7 @@ import httpx
 import pytest
 import yaml
 
+from monitoring.settings import MonitorSettings
 from tests.deploy.dashboards import DASHBOARD_FILES, load, needs_kube_state_metrics, queries
 from tests.e2e.stack import (
     REPO_ROOT,
@@ -71,7 +65,8 @@ pytestmark = [
 
 WINDOW = 2_000
 RECOMPUTE_ROWS = 250
-DRIFT_SHARE = 0.1
+DRIFT_SHARE = MonitorSettings().drift_share
+"""The sidecar's default share of drifted features that flags dataset drift."""
 SCENARIO = "young_high_income"
 SUCCESSES = 'credit_scoring_drift_computations_total{outcome="success"}'
 DRIFT_ALERTS = ("CreditScoringDatasetDrift", "CreditScoringKeyFeatureDrift", "CreditScoringPredictionDrift")
@@ -88,7 +83,6 @@ SIDECAR_OPTIONS = {
     "poll-interval-seconds": 0.1,
     "checkpoint-interval-seconds": 0.2,
     "calibration-windows": 8,
-    "drift-share": DRIFT_SHARE,
 }
 
 

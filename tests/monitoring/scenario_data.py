@@ -13,7 +13,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -228,6 +228,8 @@ class FalseAlarms:
     """Time spent generating applicants, building their features and scoring them."""
     seconds_drift: float = 0.0
     """Time spent in drift computations."""
+    shares: list[float] = field(default_factory=list)
+    """Share of drifted features of each window, in order (what ``drift_share`` is compared with)."""
 
     @property
     def worst_feature(self) -> tuple[str | None, int]:
@@ -271,6 +273,7 @@ def false_alarms(
             result.windows += 1
             result.dataset_drifted += drift.dataset_drifted
             result.prediction_drifted += drift.prediction.drifted
+            result.shares.append(drift.drifted_share)
             for feature in drift.features:
                 if feature.drifted:
                     result.feature_drifted[feature.name] = result.feature_drifted.get(feature.name, 0) + 1
@@ -294,6 +297,12 @@ class Detection:
     """Trials flagged on the straddling window or the next one."""
     seconds_data: float = 0.0
     """Time spent generating applicants, building their features and scoring them."""
+    straddling_shares: list[float] = field(default_factory=list)
+    """Share of drifted features of each trial's straddling window."""
+    drifted_shares: list[float] = field(default_factory=list)
+    """Share of drifted features of each trial's second window (drifted records only)."""
+    drifted_features: dict[str, int] = field(default_factory=dict)
+    """Trials whose second window flagged each feature (features never flagged there are absent)."""
 
     @property
     def rate(self) -> float:
@@ -315,7 +324,8 @@ def detection(
 
     The first window after the shift straddles it (a random number of baseline records, then drifted ones),
     the second holds drifted records only; each trial uses freshly generated drifted applicants and its own
-    baseline window from ``baseline``.
+    baseline window from ``baseline``. Both windows are scored in every trial, so the shares of drifted
+    features of both are recorded even when the first window already raised the alarm.
     """
     rng = np.random.default_rng(seed)
     result = Detection(scenario, key_features(scenario, scorer.bundle.feature_names))
@@ -334,8 +344,14 @@ def detection(
             [baseline[trial % len(baseline)].rows(0, before), drifted.rows(0, window_records - before)]
         )
         after = drifted.rows(window_records - before, 2 * window_records - before)
-        first = flagged(detector.compute(straddling.view()), result.key_features)
+        first_drift, after_drift = detector.compute(straddling.view()), detector.compute(after.view())
+        first = flagged(first_drift, result.key_features)
         result.trials += 1
         result.first_window += first
-        result.within_two += first or flagged(detector.compute(after.view()), result.key_features)
+        result.within_two += first or flagged(after_drift, result.key_features)
+        result.straddling_shares.append(first_drift.drifted_share)
+        result.drifted_shares.append(after_drift.drifted_share)
+        for feature in after_drift.features:
+            if feature.drifted:
+                result.drifted_features[feature.name] = result.drifted_features.get(feature.name, 0) + 1
     return result
