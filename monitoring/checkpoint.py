@@ -25,6 +25,9 @@ class Checkpoint:
 
     offsets: dict[str, int] = field(default_factory=dict)
     """Consumed bytes per segment stem."""
+    consumed: list[str] = field(default_factory=list)
+    """Stems of closed segments read to their end: they may be deleted after this checkpoint, and their
+    absence after a restart loses nothing (absent from files written before this field: nothing known)."""
     ingested_total: int = 0
     """Valid records ingested since the spool was first read."""
     malformed_total: dict[str, int] = field(default_factory=dict)
@@ -41,6 +44,7 @@ def save(path: Path, checkpoint: Checkpoint) -> None:
     meta = {
         "version": CHECKPOINT_VERSION,
         "offsets": checkpoint.offsets,
+        "consumed": checkpoint.consumed,
         "ingested_total": checkpoint.ingested_total,
         "malformed_total": checkpoint.malformed_total,
         "feature_names": checkpoint.feature_names,
@@ -73,6 +77,7 @@ def load(path: Path) -> Checkpoint | None:
         window = {k: data[k] for k in data.files if k != "meta"}
     return Checkpoint(
         offsets={str(k): int(v) for k, v in meta["offsets"].items()},
+        consumed=[str(stem) for stem in meta.get("consumed", [])],
         ingested_total=int(meta["ingested_total"]),
         malformed_total={str(k): int(v) for k, v in meta["malformed_total"].items()},
         feature_names=list(meta["feature_names"]),

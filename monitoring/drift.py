@@ -18,13 +18,18 @@ these distances shrink like the square root of the two sample sizes. That scalin
 where a change of scale becomes a shift. A missing-value share that moves from the reference also counts as
 drift, since the distance methods only see non-missing values (a column that becomes empty would otherwise go
 unnoticed).
+
+Calibration and computation check a stop flag (``should_stop``) before every per-column call, so a shutdown
+signal never waits for more than one Evidently call: they raise :class:`ComputationCancelledError`.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +38,8 @@ import pandas as pd
 from monitoring.settings import MonitorSettings
 from monitoring.window import WindowView
 from service.bundle import PROBABILITY_COLUMN, FeatureSpec
+
+log = logging.getLogger(__name__)
 
 WASSERSTEIN = "wasserstein"
 """Evidently's name of the normalised Wasserstein distance (numeric features, the predicted probability)."""
@@ -44,6 +51,14 @@ SKEWED_MIN_SKEWNESS = 2.0
 """A non-negative numeric feature whose reference skewness exceeds this is compared on ``log1p`` scale."""
 CATEGORICAL_MAX_VALUES = 5
 """A numeric feature with at most this many distinct reference values is treated like a category."""
+
+
+class ComputationCancelledError(Exception):
+    """A calibration or drift computation stopped early because its ``should_stop`` flag was raised."""
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass
@@ -148,8 +163,12 @@ class DriftDetector:
         features: list[FeatureSpec],
         decision_threshold: float,
         settings: MonitorSettings,
+        *,
+        should_stop: Callable[[], bool] = _never,
     ) -> None:
         self.settings = settings
+        self.should_stop = should_stop
+        """Polled before every per-column call of :meth:`calibrate` and :meth:`compute` (shutdown)."""
         self.feature_names = [f.name for f in features]
         self.decision_threshold = decision_threshold
         self._tests = _stat_tests()
@@ -169,7 +188,12 @@ class DriftDetector:
             self.columns.append(_Column(name, method, present, float(np.isnan(values).mean())))
         self.calibrated = False
 
+    def _check_stop(self) -> None:
+        if self.should_stop():
+            raise ComputationCancelledError("stop requested")
+
     def _score(self, column: _Column, current: np.ndarray, reference: pd.Series | None = None) -> float:
+        self._check_stop()
         reference = column.reference if reference is None else reference
         current = current[~np.isnan(current)]
         if len(current) == 0 or len(reference) == 0:
@@ -190,28 +214,42 @@ class DriftDetector:
         Each split draws a window-sized sample (at most half the reference) without replacement and scores it
         against the rest: two independent samples of the training distribution, as in production. Every score
         is divided by ``sqrt(1/n + 1/m)`` (n, m: values present on each side) so splits of any size agree.
+        Raises :class:`ComputationCancelledError`, leaving the detector uncalibrated, when ``should_stop``
+        turns true (checked before every split and every column).
         """
         s = self.settings
         rng = np.random.default_rng(s.seed)
         n_sample = max(1, min(s.window_records, self.reference_size // 2))
+        log.info(
+            "calibrating drift thresholds: %d splits of the %d-row reference sample, %d columns",
+            s.calibration_windows,
+            self.reference_size,
+            len(self.columns),
+        )
         scaled = np.full((s.calibration_windows, len(self.columns)), np.nan)
         for b in range(s.calibration_windows):
+            self._check_stop()
             order = rng.permutation(self.reference_size)
-            sample, rest = self._reference_matrix[order[:n_sample]], self._reference_matrix[order[n_sample:]]
-            for j, column in enumerate(self.columns):
-                current, reference = sample[:, j], rest[:, j]
-                reference = reference[~np.isnan(reference)]
-                n, m = int((~np.isnan(current)).sum()), len(reference)
-                if n and m:
-                    scaled[b, j] = self._score(column, current, pd.Series(reference)) / math.sqrt(
-                        1 / n + 1 / m
-                    )
+            scaled[b] = self._calibration_split(order[:n_sample], order[n_sample:])
         for j, column in enumerate(self.columns):
             col = scaled[:, j][~np.isnan(scaled[:, j])]
             column.noise_scale = (
                 float(col.mean() + s.calibration_sigmas * col.std(ddof=1)) if len(col) > 1 else 0.0
             )
         self.calibrated = True
+
+    def _calibration_split(self, sample_rows: np.ndarray, rest_rows: np.ndarray) -> np.ndarray:
+        """Scaled no-drift score of every column for one split (NaN where a side has no value)."""
+        sample, rest = self._reference_matrix[sample_rows], self._reference_matrix[rest_rows]
+        scaled = np.full(len(self.columns), np.nan)
+        for j, column in enumerate(self.columns):
+            current, reference = sample[:, j], rest[:, j]
+            reference = reference[~np.isnan(reference)]
+            n, m = int((~np.isnan(current)).sum()), len(reference)
+            if n and m:
+                score = self._score(column, current, pd.Series(reference))
+                scaled[j] = score / math.sqrt(1 / n + 1 / m)
+        return scaled
 
     def threshold(self, column: _Column, n_records: int) -> float:
         """Threshold of ``column`` for a window of ``n_records`` rows."""
@@ -244,7 +282,11 @@ class DriftDetector:
         )
 
     def compute(self, view: WindowView) -> DriftResult:
-        """Drift of every feature and of the prediction, share of drifted features, refusal rate."""
+        """Drift of every feature and of the prediction, share of drifted features, refusal rate.
+
+        Raises :class:`ComputationCancelledError` when ``should_stop`` turns true (checked before every
+        column).
+        """
         if not self.calibrated:
             self.calibrate()
         started = time.perf_counter()

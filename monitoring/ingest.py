@@ -4,13 +4,16 @@ Order of operations, and why it is exactly once across ``kill -9``:
 
 1. read new lines (the reader's in-memory offsets advance);
 2. apply the valid ones to the in-memory window and counters;
-3. every ``checkpoint_interval_seconds``: save offsets + counters + window in one atomic file;
-4. only then delete closed segments whose *checkpointed* offset reached their end.
+3. every ``checkpoint_interval_seconds``: save offsets + counters + window in one atomic file, with the
+   closed segments read to their end marked as consumed;
+4. only then delete the segments that checkpoint marked as consumed.
 
 A crash before 3 loses the in-memory window and counters together with the offsets that produced them; the
 restart restores all three from the last checkpoint and re-reads from its offsets, so every record lands in
 the window and the counter exactly once. A crash between 3 and 4 leaves a consumed segment behind, which the
-next run deletes without reading it again.
+next run deletes without reading it again. A crash after 4 but before the next checkpoint leaves the deleted
+segment's offset in the checkpoint, marked consumed: the restart forgets it quietly, whereas a segment that
+disappears without being marked consumed is reported as vanished (it may have held unread records).
 """
 
 from __future__ import annotations
@@ -48,20 +51,23 @@ class Ingestor:
         self.ingested_total = 0
         self.malformed_total: Counter[str] = Counter()
         self.committed_offsets: dict[str, int] = {}
+        self.committed_consumed: set[str] = set()
+        """Segments the last checkpoint marked as read to their end: the only ones that may be deleted."""
         self._dirty = False
         self._last_checkpoint = 0.0
-        offsets = self._restore()
+        self._restore()
         self.reader = SpoolReader(
             settings.spool_dir,
-            offsets,
+            self.committed_offsets,
+            consumed=self.committed_consumed,
             chunk_bytes=settings.read_chunk_bytes,
             stale_open_seconds=settings.stale_open_seconds,
         )
 
-    def _restore(self) -> dict[str, int]:
+    def _restore(self) -> None:
         saved = ckpt.load(self.settings.checkpoint_path)
         if saved is None:
-            return {}
+            return
         if saved.feature_names == self.feature_names and saved.window:
             self.window.restore(saved.window)
         elif saved.window:
@@ -69,6 +75,7 @@ class Ingestor:
         self.ingested_total = saved.ingested_total
         self.malformed_total = Counter(saved.malformed_total)
         self.committed_offsets = dict(saved.offsets)
+        self.committed_consumed = set(saved.consumed)
         if self.metrics is not None:
             self.metrics.records_ingested_total.inc(self.ingested_total)
             for reason, n in self.malformed_total.items():
@@ -79,7 +86,6 @@ class Ingestor:
             self.ingested_total,
             len(self.window),
         )
-        return dict(saved.offsets)
 
     def step(self) -> int:
         """Read and apply what the spool has now; return the number of lines consumed (valid or not)."""
@@ -100,11 +106,13 @@ class Ingestor:
             self._dirty = True
         if result.vanished:
             log.warning("segments vanished before being fully consumed: %s", ", ".join(result.vanished))
-            self._dirty = True
+        if result.gone_consumed:
+            log.debug("consumed segments already deleted: %s", ", ".join(result.gone_consumed))
         self.ingested_total += ingested
         self.malformed_total.update(malformed)
-        deleted = self.reader.delete_consumed(self.committed_offsets) if self.settings.delete_consumed else []
-        if deleted:
+        deleted = self._delete_consumed()
+        newly_consumed = self.reader.consumed - self.committed_consumed  # deletable after the next checkpoint
+        if result.vanished or result.gone_consumed or deleted or newly_consumed:
             self._dirty = True
         if self.metrics is not None:
             m = self.metrics
@@ -117,6 +125,11 @@ class Ingestor:
             m.ingest_pending_segments.set(self.reader.pending_segments())
         return n_lines
 
+    def _delete_consumed(self) -> list[str]:
+        if not self.settings.delete_consumed:
+            return []
+        return self.reader.delete_consumed(self.committed_offsets, self.committed_consumed)
+
     def checkpoint(self, *, force: bool = False) -> bool:
         """Save offsets, counters and window atomically if anything changed (and the interval passed)."""
         now = time.monotonic()
@@ -127,10 +140,12 @@ class Ingestor:
         with self.lock:
             window = self.window.to_arrays()
         offsets = dict(self.reader.offsets)
+        consumed = sorted(self.reader.consumed)
         ckpt.save(
             self.settings.checkpoint_path,
             ckpt.Checkpoint(
                 offsets=offsets,
+                consumed=consumed,
                 ingested_total=self.ingested_total,
                 malformed_total=dict(self.malformed_total),
                 feature_names=self.feature_names,
@@ -138,6 +153,7 @@ class Ingestor:
             ),
         )
         self.committed_offsets = offsets
+        self.committed_consumed = set(consumed)
         self._dirty = False
         self._last_checkpoint = now
         if self.metrics is not None:

@@ -1,4 +1,9 @@
-"""The sidecar process: ingest loop, drift loop and HTTP endpoint, wired together with their health."""
+"""The sidecar process: ingest loop, drift loop and HTTP endpoint, wired together with their health.
+
+Shutdown (SIGTERM, SIGINT) sets one stop event. The ingest loop finishes its step and writes a last
+checkpoint; the drift loop polls the event between Evidently calls, so calibration and drift computations
+end within one per-column call (:class:`monitoring.drift.ComputationCancelledError`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import signal
 import threading
 import time
 
-from monitoring.drift import DriftDetector, DriftResult
+from monitoring.drift import ComputationCancelledError, DriftDetector, DriftResult
 from monitoring.ingest import Ingestor
 from monitoring.metrics import MonitorMetrics, publish
 from monitoring.server import make_server, serve_in_thread
@@ -20,6 +25,11 @@ log = logging.getLogger(__name__)
 
 LIVENESS_STALL_SECONDS = 300.0
 """A loop that has not completed an iteration for this long makes ``/livez`` fail."""
+INGEST_STOP_TIMEOUT_SECONDS = 30.0
+"""Longest wait for the ingest loop to finish its step and write its last checkpoint on shutdown."""
+DRIFT_STOP_GRACE_SECONDS = 1.0
+"""Longest wait for the drift loop on shutdown. It stops between two Evidently calls, but not while Evidently
+is being imported (seconds at start-up); it holds nothing durable, so the process exits without it."""
 
 
 def load_bundle(settings: MonitorSettings) -> Bundle:
@@ -37,7 +47,12 @@ def load_bundle(settings: MonitorSettings) -> Bundle:
 class Sidecar:
     """Owns the metrics, the ingestor, the detector and the two loops."""
 
-    def __init__(self, settings: MonitorSettings, bundle: Bundle | None = None) -> None:
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        bundle: Bundle | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> None:
         self.settings = settings
         self.bundle = bundle if bundle is not None else load_bundle(settings)
         self.metrics = MonitorMetrics()
@@ -48,16 +63,24 @@ class Sidecar:
         self.trigger = RecomputeTrigger(settings.recompute_rows, settings.recompute_interval_seconds)
         self.last_result: DriftResult | None = None
         self.metrics.track_window_age(lambda: self.last_result.oldest_time if self.last_result else None)
-        self.stop_event = threading.Event()
+        self.stop_event = stop_event if stop_event is not None else threading.Event()
+        """Set once to stop everything (the signal handlers of :meth:`run_until_signalled` set it)."""
         self._heartbeats: dict[str, float] = {}
         self._threads: list[threading.Thread] = []
         self._server = None
 
     def prepare_detector(self) -> DriftDetector:
-        """Build the detector (imports Evidently) and calibrate its thresholds, once."""
+        """Build the detector (imports Evidently) and calibrate its thresholds, once.
+
+        Raises :class:`ComputationCancelledError` when the sidecar is stopped during calibration.
+        """
         if self.detector is None:
             detector = DriftDetector(
-                self.bundle.reference, self.bundle.features, self.bundle.threshold, self.settings
+                self.bundle.reference,
+                self.bundle.features,
+                self.bundle.threshold,
+                self.settings,
+                should_stop=self.stop_event.is_set,
             )
             detector.calibrate()
             self.metrics.reference_refusal_ratio.set(detector.reference_refusal_ratio)
@@ -65,7 +88,10 @@ class Sidecar:
         return self.detector
 
     def compute_once(self) -> DriftResult | None:
-        """Compute drift on the window and export it; ``None`` when data is insufficient or it failed."""
+        """Compute drift on the window and export it; ``None`` when data is insufficient or it failed.
+
+        Also ``None``, without touching any metric, when shutdown interrupted the computation.
+        """
         m = self.metrics
         view = self.ingestor.view()
         self.trigger.mark(self.ingestor.appended_total, time.monotonic())
@@ -76,14 +102,19 @@ class Sidecar:
             m.clear_drift_values()
             self.last_result = None
             return None
+        started = time.perf_counter()
         try:
-            with m.computation_duration_seconds.time():
-                result = self.prepare_detector().compute(view)
+            result = self.prepare_detector().compute(view)
+        except ComputationCancelledError:
+            log.info("drift computation interrupted: shutting down")
+            return None
         except Exception:
             log.exception("drift computation failed; keeping the last values, marked stale")
+            m.computation_duration_seconds.observe(time.perf_counter() - started)
             m.computations_total.labels(outcome="failure").inc()
             m.stale.set(1)
             return None
+        m.computation_duration_seconds.observe(time.perf_counter() - started)
         publish(m, result)
         m.computations_total.labels(outcome="success").inc()
         self.last_result = result
@@ -113,7 +144,11 @@ class Sidecar:
 
     def _drift_loop(self) -> None:
         self._heartbeats["drift"] = time.monotonic()
-        self.prepare_detector()
+        try:
+            self.prepare_detector()
+        except ComputationCancelledError:
+            log.info("threshold calibration interrupted: shutting down")
+            return
         time_window = self.settings.window_seconds is not None
         while not self.stop_event.is_set():
             self._heartbeats["drift"] = time.monotonic()
@@ -158,18 +193,34 @@ class Sidecar:
         return port
 
     def stop(self) -> None:
-        """Stop the loops (the ingest loop checkpoints on its way out) and the HTTP endpoint."""
+        """Stop the loops (the ingest loop checkpoints on its way out) and the HTTP endpoint.
+
+        Waits up to :data:`INGEST_STOP_TIMEOUT_SECONDS` for the ingest loop, whose last checkpoint matters,
+        and up to :data:`DRIFT_STOP_GRACE_SECONDS` for the drift loop (a daemon thread that saves nothing).
+        """
         self.stop_event.set()
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(
+                timeout=INGEST_STOP_TIMEOUT_SECONDS if thread.name == "ingest" else DRIFT_STOP_GRACE_SECONDS
+            )
+            if thread.is_alive():
+                level = logging.WARNING if thread.name == "ingest" else logging.INFO
+                log.log(level, "%s loop still running at shutdown; exiting without it", thread.name)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
 
     def run_until_signalled(self) -> None:
-        """Start, then block until SIGTERM or SIGINT; stop cleanly."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stop_event.set())
+        """Start, then block until SIGTERM or SIGINT (or :attr:`stop_event`); stop cleanly."""
+        install_stop_handlers(self.stop_event)
+        if self.stop_event.is_set():
+            return  # signalled while the bundle was loading: nothing was started
         self.start()
         self.stop_event.wait()
         self.stop()
+
+
+def install_stop_handlers(stop_event: threading.Event) -> None:
+    """Make SIGTERM and SIGINT set ``stop_event`` instead of killing the process (main thread only)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop_event.set())

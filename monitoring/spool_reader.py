@@ -4,7 +4,10 @@ Follows the reader side of ``docs/payload-log.md``. Offsets are keyed by segment
 (``seg-<writer_id>-<seq>``), so the rename ``X.jsonl.open`` -> ``X.jsonl`` (same inode) keeps them valid. A
 partial last line of an open segment is left for the next read; at the end of a closed segment it can never
 be completed and is reported as truncated. The reader does not persist anything: the caller checkpoints
-:attr:`SpoolReader.offsets` together with what it did with the lines, then calls :meth:`delete_consumed`.
+:attr:`SpoolReader.offsets` and :attr:`SpoolReader.consumed` together with what it did with the lines, then
+calls :meth:`delete_consumed`, which only deletes segments that checkpoint recorded as consumed. A segment
+that disappears is therefore either known to be consumed (deleted by this reader, possibly in a previous
+process that crashed before its next checkpoint) or reported as vanished: it may have held unread lines.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +65,10 @@ class ReadResult:
     reads: list[SegmentRead] = field(default_factory=list)
     """New lines per segment, in segment name order."""
     vanished: list[str] = field(default_factory=list)
-    """Stems that had an offset but whose file no longer exists (deleted by someone else)."""
+    """Stems that had an offset, were not known to be consumed, and whose file no longer exists (deleted by
+    someone else, possibly with unread lines)."""
+    gone_consumed: list[str] = field(default_factory=list)
+    """Stems known to be consumed whose file no longer exists (deleted once consumed): nothing was lost."""
 
     @property
     def n_lines(self) -> int:
@@ -78,6 +84,7 @@ class SpoolReader:
         spool_dir: Path,
         offsets: dict[str, int] | None = None,
         *,
+        consumed: Iterable[str] = (),
         chunk_bytes: int = 4 * 1024 * 1024,
         stale_open_seconds: float = 600.0,
         clock: Callable[[], float] = time.time,
@@ -85,6 +92,8 @@ class SpoolReader:
         self.spool_dir = Path(spool_dir)
         self.offsets: dict[str, int] = dict(offsets or {})
         """Read position per stem: bytes of the segment already handed to the caller."""
+        self.consumed: set[str] = {stem for stem in consumed if stem in self.offsets}
+        """Stems of closed segments read to their end (a subset of :attr:`offsets`' keys)."""
         self.chunk_bytes = chunk_bytes
         self.stale_open_seconds = stale_open_seconds
         self._clock = clock
@@ -124,11 +133,7 @@ class SpoolReader:
         """Read new data in segment name order until ~``chunk_bytes`` were read; advance :attr:`offsets`."""
         segments = self.scan()
         result = ReadResult()
-        for stem in [s for s in self.offsets if s not in segments]:
-            if self._still_exists(stem):
-                continue  # missed by a listing that raced the writer's rename: keep its offset
-            result.vanished.append(stem)
-            del self.offsets[stem]
+        self._forget_missing(segments, result)
         budget = self.chunk_bytes
         for stem in sorted(segments):
             if budget <= 0:
@@ -137,7 +142,28 @@ class SpoolReader:
             if read is not None:
                 result.reads.append(read)
                 budget -= read.n_bytes
+        self._mark_consumed(segments)
         return result
+
+    def _forget_missing(self, segments: dict[str, Segment], result: ReadResult) -> None:
+        """Drop the offsets of segments that are gone, sorting them into vanished and consumed ones."""
+        for stem in [s for s in self.offsets if s not in segments]:
+            if self._still_exists(stem):
+                continue  # missed by a listing that raced the writer's rename: keep its offset
+            if stem in self.consumed:
+                result.gone_consumed.append(stem)
+            else:
+                result.vanished.append(stem)
+            del self.offsets[stem]
+            self.consumed.discard(stem)
+
+    def _mark_consumed(self, segments: dict[str, Segment]) -> None:
+        """Bring :attr:`consumed` up to date: the listed segments that are closed and read to their end."""
+        for stem, seg in segments.items():
+            if seg.closed and self.offsets.get(stem, -1) >= seg.size:
+                self.consumed.add(stem)
+            else:
+                self.consumed.discard(stem)  # e.g. a stale .open segment whose writer appended again
 
     def _still_exists(self, stem: str) -> bool:
         """Whether a segment absent from the last listing is in fact still there under either name.
@@ -195,21 +221,32 @@ class SpoolReader:
                 continue
         return None
 
-    def consumed_closed_segments(self, committed: dict[str, int]) -> list[Segment]:
-        """Closed segments of the last scan whose committed offset reached their end."""
+    def consumed_closed_segments(self, committed: dict[str, int], consumed: Collection[str]) -> list[Segment]:
+        """Closed segments of the last scan that the caller's last checkpoint recorded as read to their end.
+
+        ``committed`` and ``consumed`` are that checkpoint's offsets and :attr:`consumed` stems.
+        """
         return [
             seg
             for stem, seg in self._last_scan.items()
-            if seg.closed and committed.get(stem, -1) >= seg.size and self.offsets.get(stem, -1) >= seg.size
+            if seg.closed
+            and stem in consumed
+            and committed.get(stem, -1) >= seg.size
+            and self.offsets.get(stem, -1) >= seg.size
         ]
 
-    def delete_consumed(self, committed: dict[str, int]) -> list[str]:
-        """Delete closed segments fully consumed according to the *committed* (checkpointed) offsets."""
+    def delete_consumed(self, committed: dict[str, int], consumed: Collection[str]) -> list[str]:
+        """Delete closed segments fully consumed according to the *committed* (checkpointed) state.
+
+        A segment is deleted only once a checkpoint recorded it as consumed (see
+        :meth:`consumed_closed_segments`), so a restart from that checkpoint knows its absence lost nothing.
+        """
         deleted: list[str] = []
-        for seg in self.consumed_closed_segments(committed):
+        for seg in self.consumed_closed_segments(committed, consumed):
             with contextlib.suppress(FileNotFoundError):
                 seg.path.unlink()
             self.offsets.pop(seg.stem, None)
+            self.consumed.discard(seg.stem)
             self._last_scan.pop(seg.stem, None)
             deleted.append(seg.stem)
         return deleted

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.drift import JENSEN_SHANNON, WASSERSTEIN, WASSERSTEIN_LOG1P, DriftDetector
+from monitoring.drift import (
+    JENSEN_SHANNON,
+    WASSERSTEIN,
+    WASSERSTEIN_LOG1P,
+    ComputationCancelledError,
+    DriftDetector,
+)
 from monitoring.settings import MonitorSettings
 from monitoring.sidecar import Sidecar
 from monitoring.window import WindowView
@@ -124,3 +131,48 @@ def test_failed_computation_keeps_last_values_and_is_stale(settings: MonitorSett
     assert registry.get_sample_value("credit_scoring_drift_stale") == 1
     assert registry.get_sample_value("credit_scoring_drift_feature_score", labels) == score
     assert registry.get_sample_value("credit_scoring_drift_computations_total", {"outcome": "failure"}) == 1
+
+
+def stop_after(calls: int) -> tuple[list[int], Callable[[], bool]]:
+    """A ``should_stop`` that turns true on its ``calls``-th poll, and the list counting its polls."""
+    polls: list[int] = []
+
+    def should_stop() -> bool:
+        polls.append(1)
+        return len(polls) >= calls
+
+    return polls, should_stop
+
+
+def test_stop_flag_interrupts_calibration_between_columns(bundle: Bundle) -> None:
+    settings = MonitorSettings(window_records=2_000, calibration_windows=1_000)
+    polls, should_stop = stop_after(20)  # within the second split
+    detector = DriftDetector(
+        bundle.reference, bundle.features, bundle.threshold, settings, should_stop=should_stop
+    )
+    with pytest.raises(ComputationCancelledError):
+        detector.calibrate()
+    assert len(polls) == 20 and not detector.calibrated
+
+
+def test_stop_flag_interrupts_a_computation_without_touching_the_metrics(
+    settings: MonitorSettings, bundle: Bundle, detector: DriftDetector
+) -> None:
+    view = view_of(generate_features(1_000, len(bundle.features), seed=9), bundle)
+    polls, should_stop = stop_after(3)
+    detector.should_stop = should_stop
+    try:
+        with pytest.raises(ComputationCancelledError):
+            detector.compute(view)
+    finally:
+        detector.should_stop = lambda: False
+    assert len(polls) == 3
+    sidecar = Sidecar(settings, bundle)
+    sidecar.prepare_detector()
+    sidecar.ingestor.view = lambda: view  # type: ignore[method-assign]
+    sidecar.stop_event.set()  # e.g. SIGTERM while it computes
+    assert sidecar.compute_once() is None
+    registry = sidecar.metrics.registry
+    for outcome in ("success", "failure"):
+        assert not registry.get_sample_value("credit_scoring_drift_computations_total", {"outcome": outcome})
+    assert registry.get_sample_value("credit_scoring_drift_stale") == 0

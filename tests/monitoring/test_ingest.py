@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -144,3 +145,67 @@ def test_checkpoint_written_for_another_feature_list_keeps_counts_but_not_the_wi
     other = Ingestor(settings, list(reversed(bundle.feature_names)))
     assert other.ingested_total == 50 and len(other.window) == 0
     assert json.loads(json.dumps(other.committed_offsets))  # offsets survive
+
+
+def vanished_total(metrics: MonitorMetrics | None) -> float | None:
+    assert metrics is not None
+    return metrics.registry.get_sample_value("credit_scoring_drift_segments_vanished_total")
+
+
+def vanished_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "vanished" in r.getMessage()]
+
+
+def restart(settings: MonitorSettings, bundle: Bundle, caplog: pytest.LogCaptureFixture) -> Ingestor:
+    """A new ingestor from the last checkpoint (the previous one "killed"), drained, logs captured."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="monitoring"):
+        restarted = Ingestor(settings, bundle.feature_names, MonitorMetrics())
+        drain(restarted)
+    return restarted
+
+
+def test_segments_deleted_after_their_checkpoint_do_not_vanish_after_a_crash(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict], caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = SpoolWriter(settings.spool_dir)
+    writer.append(records[:100])
+    first = writer.close_segment()
+    writer.append(records[100:200])  # read to its end while open, closed only after the checkpoint
+    ingestor = Ingestor(settings, bundle.feature_names)
+    drain(ingestor)
+    ingestor.checkpoint(force=True)
+    second = writer.close_segment()
+    ingestor.step()
+    assert not first.exists()
+    # killed before the checkpoint that would have dropped the deleted segment's offset
+    restarted = restart(settings, bundle, caplog)
+    assert vanished_warnings(caplog) == [] and vanished_total(restarted.metrics) == 0
+    assert restarted.ingested_total == 200
+    restarted.checkpoint(force=True)
+    restarted.step()
+    assert not second.exists()
+    # killed again, right after deleting the segment that was closed after its last read
+    again = restart(settings, bundle, caplog)
+    assert vanished_warnings(caplog) == [] and vanished_total(again.metrics) == 0
+    assert again.ingested_total == 200
+    assert again.view().probabilities.tolist() == [r["probability"] for r in records[:200]]
+    again.checkpoint(force=True)
+    assert again.committed_offsets == {}
+
+
+def test_segment_deleted_with_unread_records_is_reported_vanished_after_a_restart(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict], caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = SpoolWriter(settings.spool_dir)
+    writer.append(records[:100])
+    first = Ingestor(settings, bundle.feature_names)
+    drain(first)
+    first.checkpoint(force=True)
+    writer.append(records[100:150])
+    writer.close_segment().unlink()  # removed by someone else before the sidecar read the last 50
+    restarted = restart(settings, bundle, caplog)
+    assert len(vanished_warnings(caplog)) == 1
+    assert "seg-test-1-000000" in vanished_warnings(caplog)[0]
+    assert vanished_total(restarted.metrics) == 1
+    assert restarted.ingested_total == 100

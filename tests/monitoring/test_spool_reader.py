@@ -74,7 +74,7 @@ def test_stale_open_segment_counts_as_closed(tmp_path: Path) -> None:
     reader = SpoolReader(tmp_path, stale_open_seconds=60)
     read = reader.read_available().reads[0]
     assert read.lines == [b"1"] and read.truncated_tail
-    deleted = reader.delete_consumed(dict(reader.offsets))
+    deleted = reader.delete_consumed(dict(reader.offsets), reader.consumed)
     assert deleted == ["seg-test-1-000000"]
     assert not any(tmp_path.iterdir())
 
@@ -90,6 +90,36 @@ def test_segment_deleted_by_someone_else_is_forgotten(tmp_path: Path) -> None:
     assert reader.offsets == {}
 
 
+def test_consumed_segment_gone_at_restart_is_not_reported_vanished(tmp_path: Path) -> None:
+    """Deleted by a previous process after the checkpoint that marked it consumed, before the next one."""
+    writer = SpoolWriter(tmp_path)
+    writer.append_lines(["1", "2"])
+    closed = writer.close_segment()
+    reader = SpoolReader(tmp_path)
+    lines_of(reader)
+    saved_offsets, saved_consumed = dict(reader.offsets), set(reader.consumed)
+    assert saved_consumed == {"seg-test-1-000000"}
+    reader.delete_consumed(saved_offsets, saved_consumed)
+    assert not closed.exists()
+    restarted = SpoolReader(tmp_path, saved_offsets, consumed=saved_consumed)
+    result = restarted.read_available()
+    assert result.vanished == [] and result.gone_consumed == ["seg-test-1-000000"]
+    assert restarted.offsets == {} and restarted.consumed == set()
+
+
+def test_segment_gone_at_restart_with_unread_bytes_is_reported_vanished(tmp_path: Path) -> None:
+    writer = SpoolWriter(tmp_path)
+    writer.append_lines(["1", "2"])
+    reader = SpoolReader(tmp_path)
+    lines_of(reader)
+    saved_offsets, saved_consumed = dict(reader.offsets), set(reader.consumed)
+    assert saved_consumed == set()  # still open: more lines may come
+    writer.append_lines(["3"])
+    writer.close_segment().unlink()  # "3" was never read
+    result = SpoolReader(tmp_path, saved_offsets, consumed=saved_consumed).read_available()
+    assert result.vanished == ["seg-test-1-000000"] and result.gone_consumed == []
+
+
 def test_only_closed_segments_consumed_up_to_the_committed_offset_are_deleted(tmp_path: Path) -> None:
     writer = SpoolWriter(tmp_path)
     writer.append_lines(["1", "2"])
@@ -97,9 +127,11 @@ def test_only_closed_segments_consumed_up_to_the_committed_offset_are_deleted(tm
     writer.append_lines(["3"])
     reader = SpoolReader(tmp_path)
     lines_of(reader)
-    assert reader.delete_consumed({}) == []  # nothing committed yet: keep everything
+    assert reader.consumed == {"seg-test-1-000000"}  # the open one is never consumed
+    assert reader.delete_consumed({}, set()) == []  # nothing committed yet: keep everything
+    assert reader.delete_consumed(dict(reader.offsets), set()) == []  # offsets saved, not marked consumed
     assert closed.exists()
-    assert reader.delete_consumed(dict(reader.offsets)) == ["seg-test-1-000000"]
+    assert reader.delete_consumed(dict(reader.offsets), reader.consumed) == ["seg-test-1-000000"]
     assert not closed.exists()
     assert writer.open_path.exists()  # open segments are never deleted
 
