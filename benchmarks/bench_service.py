@@ -1,6 +1,6 @@
 """Benchmark the scoring service against the limit and the original project's style, in one run.
 
-Configurations (same tiny model, same applicants, same load generator: wrk, 8 connections, 2 threads),
+Configurations (same model, same applicants, same load generator: wrk, 8 connections, 2 threads),
 run back to back in each round:
 
 (a)  this service under ``bentoml serve``, front door on (default), payload log on
@@ -13,7 +13,15 @@ then once: (a) and (b) with 2 workers each; (c) FastAPI + pydantic + pandas + sc
 in rows/s vs in-process ``Booster.predict``; ``explain: 3`` and ``/explain`` at 1 connection vs in-process
 ``pred_contrib`` on one row. Needs ``wrk`` (Debian package) on PATH.
 
+The model is the tiny test bundle (``tests/service/tiny_bundle.py``, trained and registered in a temporary
+BentoML home) unless ``--bentoml-home`` names a BentoML home holding a registered bundle (``--model-tag``,
+default ``credit_scorer:latest``): that home is copied (the copy is served, the original is left untouched)
+and the request bodies are drawn from the bundle's reference sample (real feature distributions, ``null``
+for missing values). (b) loads the same booster text and (c) wraps it in a scikit-learn pipeline
+(``reference_apps.booster_pipeline``), so every configuration answers with the same model (checked).
+
     .venv/bin/python benchmarks/bench_service.py [--duration 8] [--rounds 3] [--json out.json]
+        [--bentoml-home DIR [--model-tag credit_scorer:latest]]
 """
 
 from __future__ import annotations
@@ -30,24 +38,35 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+# (c)'s pickled pipeline refers to `reference_apps.BoosterClassifier`: import it under the name uvicorn uses
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
+import reference_apps  # noqa: E402
+
+from service.bundle import Bundle, FeatureSpec  # noqa: E402
+from service.errors import ServiceError  # noqa: E402
+from service.validation import RequestValidator  # noqa: E402
 from tests.service.serving import ServedService, free_port  # noqa: E402
 from tests.service.tiny_bundle import (  # noqa: E402
     TINY_FEATURES,
     applicant_payloads,
-    default_target,
     generate_applicants,
     make_tiny_bundle,
 )
 
-NAMES = [f.name for f in TINY_FEATURES]
+SINGLE_BODIES = 200
+"""Distinct single-applicant bodies the wrk script rotates through."""
+BATCH_ROWS = 1000
+"""Applicants in the batch body."""
 UVICORN = str(Path(sys.executable).with_name("uvicorn"))
 
 
@@ -122,11 +141,168 @@ def lua_script(path: Path, route: str, bodies: list[str]) -> Path:
     return path
 
 
-def in_process(model_txt: str, batch: np.ndarray, row: np.ndarray) -> dict[str, float]:
-    """In-process reference numbers: rows/s for a 1,000-row batch, p50 of one-row predict and pred_contrib."""
+@dataclass
+class Workload:
+    """The model under test and the applicants drawn for it."""
+
+    description: str
+    """What the model is, for the report."""
+    home: Path
+    """Writable BentoML home holding the bundle the service serves."""
+    tag: str
+    """Exact ``name:version`` of the bundle, passed to the service as ``CREDIT_SCORING_BUNDLE_TAG``."""
+    booster_text: str
+    """The booster every configuration serves."""
+    features: list[FeatureSpec]
+    """Feature spec in booster column order."""
+    threshold: float
+    """Refusal threshold, given to the reference apps too."""
+    single: list[dict]
+    """Single-applicant request objects (``{"id", "features"}``), rotated by wrk."""
+    batch: list[dict]
+    """The applicants of the batch body."""
+    pipeline_frame: pd.DataFrame
+    """Feature rows (c)'s imputer is fitted on."""
+
+    @property
+    def names(self) -> list[str]:
+        """Feature names in booster column order."""
+        return [f.name for f in self.features]
+
+
+def payloads_from_frame(frame: pd.DataFrame, features: list[FeatureSpec], prefix: str) -> list[dict]:
+    """Request applicants from feature rows: ``null`` for missing, ints as ints, bools as true/false."""
+    out = []
+    for i, row in enumerate(frame[[f.name for f in features]].itertuples(index=False, name=None)):
+        values: dict[str, object] = {}
+        for spec, value in zip(features, row, strict=True):
+            value = float(value)
+            if np.isnan(value):
+                values[spec.name] = None
+            elif spec.dtype == "int":
+                values[spec.name] = int(value)
+            elif spec.dtype == "bool":
+                values[spec.name] = bool(value)
+            else:
+                values[spec.name] = value
+        out.append({"id": f"{prefix}-{i}", "features": values})
+    return out
+
+
+def matrix_of(applicants: list[dict], names: list[str]) -> np.ndarray:
+    """The float64 matrix (NaN for missing) the booster sees for ``applicants``."""
+    return np.array(
+        [
+            [np.nan if a["features"].get(n) is None else float(a["features"][n]) for n in names]
+            for a in applicants
+        ]
+    )
+
+
+def tiny_workload(work: Path) -> Workload:
+    """Train the tiny test bundle, register it in ``work/home``; generated applicants."""
+    bundle = make_tiny_bundle()
+    bundle_dir = bundle.save(work / "bundle")
+    home = work / "home"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from service.bundle import Bundle, register; register(Bundle.load({str(bundle_dir)!r}))",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"},
+        check=True,
+    )
+    names = [f.name for f in TINY_FEATURES]
+    return Workload(
+        description="tiny test bundle (generated applicants)",
+        home=home,
+        tag="credit_scorer:latest",
+        booster_text=bundle.booster_text,
+        features=bundle.features,
+        threshold=bundle.threshold,
+        single=applicant_payloads(SINGLE_BODIES, seed=11),
+        batch=applicant_payloads(BATCH_ROWS, seed=12),
+        pipeline_frame=generate_applicants(3000, 0)[names].astype(float),
+    )
+
+
+def registered_workload(work: Path, bentoml_home: Path, tag: str) -> Workload:
+    """Copy ``bentoml_home`` into ``work/home``; applicants drawn from the bundle's reference sample.
+
+    Rows the service's own validation would reject are left out (counted in the report); 200 single
+    applicants and the 1,000-applicant batch are drawn without replacement when the sample is large enough.
+    """
+    home = work / "home"
+    shutil.copytree(bentoml_home, home, ignore=shutil.ignore_patterns("prometheus_multiproc_dir", "tmp"))
+    code = (
+        "import json\n"
+        "from service.bundle import registered_path, resolve_tag\n"
+        f"print(json.dumps([resolve_tag({tag!r}), str(registered_path({tag!r}))]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    exact_tag, path = json.loads(done.stdout.strip().splitlines()[-1])
+    bundle = Bundle.load(path)
+    if bundle.reference is None or bundle.reference.empty:
+        sys.exit(f"{exact_tag} has no reference sample to draw applicants from")
+    names = bundle.feature_names
+    pool = bundle.reference[names].astype(float).reset_index(drop=True)
+    validator = RequestValidator(bundle.features, max_batch_size=1, explain_max_k=0)
+    keep = []
+    for i, applicant in enumerate(payloads_from_frame(pool, bundle.features, "ref")):
+        try:
+            validator.parse(json.dumps(applicant).encode())
+            keep.append(i)
+        except ServiceError:
+            continue
+    rejected = len(pool) - len(keep)
+    pool = pool.iloc[keep].reset_index(drop=True)
+
+    def draw(n: int, seed: int) -> pd.DataFrame:
+        rows = np.random.default_rng(seed).choice(len(pool), size=n, replace=len(pool) < n)
+        return pool.iloc[rows]
+
+    return Workload(
+        description=f"{exact_tag} (applicants from its reference sample: {len(pool)} rows, "
+        f"{rejected} rejected by validation)",
+        home=home,
+        tag=exact_tag,
+        booster_text=bundle.booster_text,
+        features=bundle.features,
+        threshold=bundle.threshold,
+        single=payloads_from_frame(draw(SINGLE_BODIES, 11), bundle.features, "single"),
+        batch=payloads_from_frame(draw(BATCH_ROWS, 12), bundle.features, "batch"),
+        pipeline_frame=pool,
+    )
+
+
+def same_model_error(url: str, bodies: list[dict], expected: np.ndarray) -> float:
+    """Largest absolute difference between the probabilities a server answers and ``expected``."""
+    answers = [httpx.post(url + "/score", json=body, timeout=10.0).json()["probability"] for body in bodies]
+    return float(np.max(np.abs(np.asarray(answers) - expected)))
+
+
+def in_process(model_txt: str, batch: np.ndarray, rows: np.ndarray) -> dict[str, float]:
+    """In-process reference numbers: rows/s for a 1,000-row batch, p50 of one-row predict and pred_contrib.
+
+    The one-row calls cycle through ``rows`` (the single-applicant bodies' rows), as the HTTP runs do.
+    """
     from service.lgb import import_lightgbm
 
     booster = import_lightgbm().Booster(model_str=model_txt)
+    singles = [rows[i : i + 1] for i in range(len(rows))]
+    counter = iter(range(10**9))
+
+    def next_row() -> np.ndarray:
+        return singles[next(counter) % len(singles)]
 
     def p50_ms(fn, n: int) -> float:
         times = []
@@ -141,9 +317,9 @@ def in_process(model_txt: str, batch: np.ndarray, row: np.ndarray) -> dict[str, 
     return {
         "batch_rows_per_s_1thread": 1000 / (batch_ms / 1000),
         "batch_rows_per_s_all_threads": 1000 / (batch_ms_mt / 1000),
-        "predict_one_p50_ms": p50_ms(lambda: booster.predict(row, num_threads=1), 2000),
+        "predict_one_p50_ms": p50_ms(lambda: booster.predict(next_row(), num_threads=1), 2000),
         "pred_contrib_one_p50_ms": p50_ms(
-            lambda: booster.predict(row, pred_contrib=True, num_threads=1), 2000
+            lambda: booster.predict(next_row(), pred_contrib=True, num_threads=1), 2000
         ),
     }
 
@@ -195,55 +371,56 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the single-applicant comparison")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--bentoml-home",
+        type=Path,
+        help="benchmark the bundle registered in this BentoML home (copied, never modified) "
+        "instead of the tiny test bundle",
+    )
+    parser.add_argument(
+        "--model-tag", help="tag of that bundle (default credit_scorer:latest; needs --bentoml-home)"
+    )
     args = parser.parse_args()
+    if args.model_tag and args.bentoml_home is None:
+        parser.error("--model-tag needs --bentoml-home")
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk")
 
     work = Path(tempfile.mkdtemp(prefix="bench_service_"))
-    results: dict[str, object] = {"duration_s": args.duration, "connections": 8}
+    results: dict[str, object] = {
+        "duration_s": args.duration,
+        "connections": 8,
+        "loadavg_start": os.getloadavg(),
+    }
     servers: list = []
     try:
-        bundle = make_tiny_bundle()
-        bundle_dir = bundle.save(work / "bundle")
-        (work / "model.txt").write_text(bundle.booster_text)
-        home = work / "home"
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"from service.bundle import Bundle, register; register(Bundle.load({str(bundle_dir)!r}))",
-            ],
-            cwd=REPO_ROOT,
-            env={**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"},
-            check=True,
-        )
-        # (c)'s pipeline: same data, same LightGBM parameters, behind a median imputer
-        import lightgbm
-        from sklearn.impute import SimpleImputer
-        from sklearn.pipeline import make_pipeline
-
-        frame = generate_applicants(3000, 0)[NAMES].astype(float)
-        target = default_target(frame, np.random.default_rng(1))
-        pipeline = make_pipeline(
-            SimpleImputer(strategy="median", keep_empty_features=True),
-            lightgbm.LGBMClassifier(
-                n_estimators=40, num_leaves=15, learning_rate=0.1, verbose=-1, random_state=0
-            ),
-        ).fit(frame, target)
+        if args.bentoml_home is not None:
+            load = registered_workload(work, args.bentoml_home, args.model_tag or "credit_scorer:latest")
+        else:
+            load = tiny_workload(work)
+        names = load.names
+        home = load.home
+        (work / "model.txt").write_text(load.booster_text)
+        # (c)'s pipeline: the same booster behind a scikit-learn imputer (see reference_apps.booster_pipeline)
+        pipeline = reference_apps.booster_pipeline(load.booster_text, load.pipeline_frame[names])
+        n_trees = pipeline[-1].booster_.num_trees()
+        results["model"] = f"{load.description}, {len(names)} features, {n_trees} trees"
+        print(f"model: {results['model']}; load average {results['loadavg_start']}", flush=True)
         (work / "pipeline.pkl").write_bytes(pickle.dumps(pipeline))
         ref_env = {
             "BENCH_MODEL_TXT": str(work / "model.txt"),
             "BENCH_PIPELINE_PKL": str(work / "pipeline.pkl"),
-            "BENCH_FEATURES": ",".join(NAMES),
+            "BENCH_FEATURES": ",".join(names),
+            "BENCH_THRESHOLD": repr(load.threshold),
             "PYTHONPATH": str(REPO_ROOT / "benchmarks"),
         }
 
-        applicants = applicant_payloads(200, seed=11)
+        applicants = load.single
         single = lua_script(work / "single.lua", "/score", [json.dumps(a) for a in applicants])
-        batch_applicants = applicant_payloads(1000, seed=12)
+        batch_applicants = load.batch
         batch = lua_script(work / "batch.lua", "/score", [json.dumps({"applicants": batch_applicants})])
-        columns = ["id", *NAMES]
-        rows = [[a["id"], *(a["features"].get(n) for n in NAMES)] for a in batch_applicants]
+        columns = ["id", *names]
+        rows = [[a["id"], *(a["features"].get(n) for n in names)] for a in batch_applicants]
         columnar = lua_script(
             work / "columnar.lua", "/score", [json.dumps({"columns": columns, "rows": rows})]
         )
@@ -251,10 +428,21 @@ def main() -> None:
             work / "explain.lua", "/score", [json.dumps({**a, "explain": 3}) for a in applicants]
         )
         full_explain = lua_script(work / "full_explain.lua", "/explain", [json.dumps(a) for a in applicants])
+        single_matrix = matrix_of(applicants, names)
+        check_bodies = applicants[:20]
+        expected = pipeline[-1].booster_.predict(single_matrix[:20], num_threads=1)
+        same_model: dict[str, float] = {}
+        results["same_model_max_abs_diff"] = same_model
 
         def service(label: str, env: dict[str, str]) -> ServedService:
             served = ServedService(
-                home, {"CREDIT_SCORING_SPOOL_DIR": str(work / f"spool-{label}"), **env}, work / f"{label}.log"
+                home,
+                {
+                    "CREDIT_SCORING_SPOOL_DIR": str(work / f"spool-{label}"),
+                    "CREDIT_SCORING_BUNDLE_TAG": load.tag,
+                    **env,
+                },
+                work / f"{label}.log",
             )
             servers.append(served)
             served.wait_ready()
@@ -277,14 +465,16 @@ def main() -> None:
             results[label] = measured
             return measured
 
-        X = generate_applicants(1000, 12)[NAMES].astype(float).to_numpy()
-        results["in_process"] = in_process(bundle.booster_text, X, X[:1])
+        results["in_process"] = in_process(
+            load.booster_text, matrix_of(batch_applicants, names), single_matrix
+        )
         print(json.dumps(results["in_process"], indent=1), flush=True)
 
         for r in range(1, args.rounds + 1):
             svc = service(f"svc{r}", {})
             run(f"r{r} (a) front door, payload log on", svc, single)
             if r == 1:
+                same_model["(a)"] = same_model_error(svc.url, check_bodies, expected)
                 run("(a) batch 1000 applicants, 2 conns", svc, batch, connections=2)
                 run("(a) batch 1000 columnar, 2 conns", svc, columnar, connections=2)
                 run("(a) explain:3 on /score, 1 conn", svc, explain, connections=1)
@@ -301,6 +491,7 @@ def main() -> None:
             reference = bare()
             run(f"r{r} (b) bare Starlette + Booster", reference, single)
             if r == 1:
+                same_model["(b)"] = same_model_error(reference.url, check_bodies, expected)
                 run("(b) batch 1000 applicants, 2 conns", reference, batch, connections=2)
                 run("(b) pred_contrib over HTTP, 1 conn", reference, full_explain, connections=1)
             reference.stop()
@@ -314,7 +505,9 @@ def main() -> None:
         fast = Uvicorn("reference_apps:fastapi_sklearn_app", ref_env, work / "fastapi.log")
         servers.append(fast)
         run("(c) FastAPI + sklearn pipeline", fast, single)
+        same_model["(c)"] = same_model_error(fast.url, check_bodies, expected)
         fast.stop()
+        results["loadavg_end"] = os.getloadavg()
         report(results, args.rounds)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
@@ -327,7 +520,17 @@ def main() -> None:
 
 def report(results: dict, rounds: int) -> None:
     """Print the ratios the targets of issue 3 are stated in."""
-    print("\nratios (same run):")
+    print(f"\nmodel: {results['model']}")
+    print(
+        "load average (1, 5, 15 min) at start {} and end {}".format(
+            *(", ".join(f"{v:.2f}" for v in results[k]) for k in ("loadavg_start", "loadavg_end"))
+        )
+    )
+    print(
+        "same model: largest |probability - in-process Booster.predict| on 20 applicants: "
+        + ", ".join(f"{k} {v:.1e}" for k, v in results["same_model_max_abs_diff"].items())
+    )
+    print("ratios (same run):")
     for r in range(1, rounds + 1):
         a = results[f"r{r} (a) front door, payload log on"]
         off = results[f"r{r} (a0) front door, payload log off"]
