@@ -434,6 +434,7 @@ class LocalStack:
             "urls": {
                 "api": self.url("api"),
                 "monitor": self.url("monitor"),
+                "drift_report": self.url("monitor", "/report"),
                 **({"prometheus": self.url("prometheus")} if "prometheus" in self.ports else {}),
             },
             "processes": {
@@ -499,7 +500,9 @@ class LocalStack:
         else:
             lines.append("  Prometheus        not running (see the line above)")
         lines += [
-            f"  drift report      {report}",
+            f"  drift report      {self.url('monitor', '/report')}  (Evidently HTML of the current window; "
+            "or write it to a file:",
+            f"                    {report})",
             f"  demo traffic      {python} -m training traffic --url {self.url('api')} "
             "--scenario young_high_income",
             f"  logs, spool       {_shown(str(self.stack_dir))}/",

@@ -35,7 +35,10 @@ class MonitorSettings:
     host: str = "127.0.0.1"
     """Address the HTTP endpoint binds to; set ``0.0.0.0`` in a pod so Prometheus can scrape it."""
     port: int = 9108
-    """Port of the sidecar's own ``/metrics``, ``/livez`` and ``/readyz``."""
+    """Port of the sidecar's own ``/metrics``, ``/livez``, ``/readyz`` and ``/report``."""
+    report_min_interval_seconds: float = 60.0
+    """``/report`` renders Evidently's HTML report at most once per this many seconds (seconds of CPU each);
+    requests in between get the last page."""
     window_records: int = 5_000
     """Count-based window: drift is computed on at most the last N records."""
     window_minutes: float = 0.0
@@ -105,6 +108,8 @@ class MonitorSettings:
             raise ValueError("drift_share must be in (0, 1]")
         if self.calibration_sigmas <= 0 or self.calibration_margin <= 0:
             raise ValueError("calibration_sigmas and calibration_margin must be positive")
+        if self.report_min_interval_seconds < 0:
+            raise ValueError("report_min_interval_seconds must be >= 0")
         if self.calibration_windows < 5:
             raise ValueError("calibration_windows must be at least 5")
         return self

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import math
 import signal
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 from monitoring.drift import ComputationCancelledError, DriftDetector, DriftResult
 from monitoring.ingest import Ingestor
 from monitoring.metrics import MonitorMetrics, publish
+from monitoring.report_page import ReportPage, ReportUnavailableError
 from monitoring.server import make_server, serve_in_thread
 from monitoring.settings import MonitorSettings
 from monitoring.window import RecomputeTrigger
@@ -62,6 +65,8 @@ class Sidecar:
         ingestion must not wait for it after a restart."""
         self.trigger = RecomputeTrigger(settings.recompute_rows, settings.recompute_interval_seconds)
         self.last_result: DriftResult | None = None
+        self.report_page = ReportPage(self.report_html, settings.report_min_interval_seconds)
+        """``/report``: :meth:`report_html`, rendered at most once per ``report_min_interval_seconds``."""
         self.metrics.track_window_age(lambda: self.last_result.oldest_time if self.last_result else None)
         self.stop_event = stop_event if stop_event is not None else threading.Event()
         """Set once to stop everything (the signal handlers of :meth:`run_until_signalled` set it)."""
@@ -167,6 +172,25 @@ class Sidecar:
                 return False, f"{name} loop stalled for {now - beat:.0f} s"
         return True, "loops running"
 
+    def report_html(self) -> bytes:
+        """Evidently's HTML drift report of the current window against the reference sample (seconds of CPU;
+        :attr:`report_page` caches it). Raises :class:`ReportUnavailableError` before calibration or while the
+        window holds fewer than ``min_records`` records."""
+        from monitoring.report import write_report
+
+        detector = self.detector
+        if detector is None:
+            raise ReportUnavailableError("drift thresholds are still being calibrated")
+        view = self.ingestor.view()
+        if len(view) < self.settings.min_records:
+            raise ReportUnavailableError(
+                f"the window holds {len(view)} records; the report needs at least {self.settings.min_records}"
+            )
+        with tempfile.TemporaryDirectory(prefix="drift-report-") as folder:
+            return write_report(
+                detector, self.bundle.reference, view, Path(folder) / "report.html"
+            ).read_bytes()
+
     def readyz(self) -> tuple[bool, str]:
         """Ready once the thresholds are calibrated and the loops run."""
         if self.stop_event.is_set():
@@ -179,7 +203,12 @@ class Sidecar:
     def start(self) -> int:
         """Start the HTTP endpoint and both loops; return the bound port."""
         self._server = make_server(
-            self.settings.host, self.settings.port, self.metrics.registry, self.livez, self.readyz
+            self.settings.host,
+            self.settings.port,
+            self.metrics.registry,
+            self.livez,
+            self.readyz,
+            report=self.report_page.get,
         )
         serve_in_thread(self._server)
         for name, target in (("ingest", self._ingest_loop), ("drift", self._drift_loop)):

@@ -208,3 +208,4 @@ def test_helm_test_pod_posts_to_score() -> None:
 def test_notes_explain_how_to_reach_the_service() -> None:
     notes = rendered("defaults").notes
     assert "/score" in notes and "deploy verify" in notes
+    assert "/report" in notes and "port-forward deploy/" in notes

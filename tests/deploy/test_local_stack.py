@@ -140,6 +140,7 @@ def test_prepare_without_prometheus_prints_one_line_and_keeps_the_rest(
     banner = stack.banner()
     assert "Prometheus        not running" in banner and "Ctrl-C" in banner
     assert "-m monitoring report" in banner and "-m training traffic" in banner
+    assert stack.url("monitor", "/report") in banner
 
 
 def test_prepare_rejects_a_port_in_use(model_store: Path, tmp_path: Path) -> None:

@@ -407,6 +407,15 @@ def test_sidecar_killed_mid_stream_ingests_every_scored_applicant_once(after_dri
     )
 
 
+def test_drift_report_url_printed_by_the_launcher_serves_the_evidently_report(after_drift: Stack) -> None:
+    url = after_drift.launcher.state()["urls"]["drift_report"]
+    assert url in after_drift.launcher.output.read_text(errors="replace")
+    answer = httpx.get(url, timeout=300)
+    assert answer.status_code == 200, answer.text[:500]
+    assert answer.headers["content-type"].startswith("text/html") and "<html" in answer.text[:5000].lower()
+    assert any(name in answer.text for name in after_drift.feature_names)
+
+
 def test_drift_report_command_printed_by_the_launcher_works(after_drift: Stack) -> None:
     command = after_drift.launcher.state()["report_command"]
     done = subprocess.run(
