@@ -30,7 +30,7 @@ from loadtests.applicants import export_reference
 from loadtests.baseline import DEFAULT_BASELINE_PATH, Baseline, read_baseline, write_baseline
 from loadtests.benchmarks_md import record_section
 from loadtests.drift import check_soak, p95_slope_ms_per_hour
-from loadtests.knee import Step, find_knee, judge_step, steps_to_json
+from loadtests.knee import Step, find_knee, judge_step, knee_is_a_lower_bound, steps_to_json
 from loadtests.memory import RssSampler
 from loadtests.profile import LoadProfile
 from loadtests.results import line_to_json, read_failures_csv, read_stats_csv
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="reference rows exported for sampling (default: %(default)s)",
     )
     run.add_argument(
-        "--steps", default="4,8,16,32,64", help="knee mode: users per step (default: %(default)s)"
+        "--steps", default="8,16,32,64,96,128,160", help="knee mode: users per step (default: %(default)s)"
     )
     run.add_argument(
         "--step-seconds", type=float, default=15.0, help="knee mode: seconds per step (default: %(default)s)"
@@ -315,6 +315,11 @@ def knee_section(summary: dict[str, Any], note: str = "") -> str:
             f"{_ms(knee['p95_ms'])} ms and **p99 {_ms(knee['p99_ms'])} ms** "
             f"(SLO version {summary['slo_version']})."
         )
+        if summary.get("knee_is_lower_bound"):
+            headline += (
+                " That was the ramp's last step and the SLO still held: the real knee lies at more users"
+                " (a lower bound)."
+            )
     settings = summary["service_env"] or "default service settings"
     return "\n".join(
         [
@@ -421,9 +426,13 @@ def run_gate(args: argparse.Namespace) -> int:
         knee = find_knee(steps)
         summary["steps"] = steps_to_json(steps)
         summary["knee"] = asdict(knee) if knee else None
+        summary["knee_is_lower_bound"] = knee_is_a_lower_bound(steps, knee)
+        detail = f"knee at {knee.users} users" if knee else "no step met the SLO"
+        if summary["knee_is_lower_bound"]:
+            detail += ", the last step: the SLO still held, so the knee lies higher (add --steps)"
         checks = [
             Check("knee", slo.knee_line, "rps", knee.rps if knee else None, None, "pass" if knee else FAIL,
-                  f"knee at {knee.users} users" if knee else "no step met the SLO")
+                  detail)
         ]  # fmt: skip
     else:
         windows = json.loads(Path(profile.timeline_out).read_text())

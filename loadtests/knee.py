@@ -70,6 +70,12 @@ def find_knee(steps: Sequence[Step]) -> Step | None:
     return max(passing, key=lambda step: step.rps) if passing else None
 
 
+def knee_is_a_lower_bound(steps: Sequence[Step], knee: Step | None) -> bool:
+    """Whether the ramp stopped before the SLO broke: the knee is its last (most users) step, so the real
+    knee lies at more users than the ramp tried."""
+    return knee is not None and knee.users == max(step.users for step in steps)
+
+
 def steps_to_json(steps: Sequence[Step]) -> list[dict[str, Any]]:
     """Steps as stored in ``summary.json``."""
     return [asdict(step) for step in steps]

@@ -9,7 +9,7 @@ import pytest
 
 from loadtests.applicants import rows_to_applicants, sample_from_spec
 from loadtests.drift import check_soak, p95_growth
-from loadtests.knee import find_knee, judge_step
+from loadtests.knee import find_knee, judge_step, knee_is_a_lower_bound
 from loadtests.plans import SoakPlan, StepPlan
 from loadtests.profile import LoadProfile
 from loadtests.slo import SLO, ScenarioLimits, SoakLimits
@@ -114,6 +114,45 @@ def test_knee_is_the_fastest_step_within_the_slo() -> None:
     assert knee is not None and knee.users == 4 and knee.rps == pytest.approx(30.0)
     assert knee.offered_rps == 40
     assert find_knee(steps[2:]) is None
+    assert not knee_is_a_lower_bound(steps, knee)  # the SLO broke at more users: a real knee
+    assert knee_is_a_lower_bound(steps[:2], find_knee(steps[:2]))  # the ramp stopped within the SLO
+    assert not knee_is_a_lower_bound(steps[2:], None)
+
+
+def test_knee_section_says_when_the_knee_is_only_a_lower_bound() -> None:
+    from dataclasses import asdict
+
+    from loadtests.gate import knee_section
+
+    timeline = Timeline()
+    _step_window(timeline, 0, 2, [10.0] * 100)
+    _step_window(timeline, 1, 4, [20.0] * 300)
+    steps = [judge_step(window, KNEE_SLO, user_rps=10) for window in timeline.summary()]
+    knee = find_knee(steps)
+    assert knee is not None
+    summary = {
+        "knee": asdict(knee),
+        "knee_is_lower_bound": knee_is_a_lower_bound(steps, knee),
+        "steps": [asdict(step) for step in steps],
+        "profile": {
+            "batch_min": 10,
+            "batch_max": 100,
+            "user_rps": 10,
+            "step_seconds": 15,
+            "settle_seconds": 2,
+        },
+        "machine": {"cpus": 2, "platform": "test"},
+        "slo_version": "1",
+        "service_env": "",
+        "finished_at": "2026-11-28T00:00:00+00:00",
+        "target": "model credit_scorer:latest",
+        "model_tag": "credit_scorer:v1",
+        "locust_version": "2",
+    }
+    section = knee_section(summary)
+    assert "**Knee: 30 requests/s** answered at 4 users" in section
+    assert "the real knee lies at more users" in section
+    assert "the real knee" not in knee_section({**summary, "knee_is_lower_bound": False})
 
 
 def _soak_windows(p95s: list[float]) -> list[dict]:
