@@ -6,8 +6,8 @@ binary exists, a Prometheus that scrapes both the way the chart's ServiceMonitor
 own alert rules file (``rule_files`` points at it; nothing is copied). Only when asked to change the
 ``for`` of some alerts (``--alert-for``) does it load, instead, the chart's PrometheusRule rendered by Helm
 with ``metrics.prometheusRule.alertFor`` set, exactly what a cluster would get with that value; the banner
-says so. Then it supervises them: a child
-that dies is restarted (as the kubelet would restart a container), and Ctrl-C or SIGTERM stops them all.
+says so. Then it supervises them: a child that dies is restarted (as the kubelet would restart a
+container), and Ctrl-C or SIGTERM stops them all.
 
 Every child runs in its own session and process group, so a Ctrl-C in the terminal reaches only this
 launcher, which then stops each child in turn, with its process group and every process it started
