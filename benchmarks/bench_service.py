@@ -88,7 +88,7 @@ def tree_cpu_s(pid: int) -> float:
 def wrk(
     url: str, lua: Path, *, connections: int, duration_s: int, server_pid: int, threads: int = 2
 ) -> dict[str, float]:
-    """Run wrk; return requests/s, p50/p99 latency in ms, non-2xx answers and server CPU per request.
+    """Run wrk; return requests/s, requests, p50/p99 latency in ms, non-2xx answers, server CPU per request.
 
     CPU per request (all server processes, user + system) is what the server would need on an idle machine;
     unlike throughput it barely changes when other jobs share the cores.
@@ -123,6 +123,7 @@ def wrk(
         "p50_ms": latency_ms("50"),
         "p99_ms": latency_ms("99"),
         "non_2xx": float(non_2xx.group(1)) if non_2xx else 0.0,
+        "requests": float(requests),
     }
 
 
