@@ -56,3 +56,54 @@ def test_queue_full_drops_instead_of_blocking(tmp_path: Path) -> None:
     writer.start()
     writer.close()
     assert sum(len(p.read_text().splitlines()) for p in tmp_path.iterdir()) == 4
+
+
+def test_one_drain_of_many_requests_writes_each_record_as_alone(tmp_path: Path) -> None:
+    """Requests queued together (one drain) give the same lines as the same requests written one by one."""
+    rng = np.random.default_rng(3)
+    writer, _ = _writer(tmp_path / "together")
+    requests = []
+    for seq, size in ((0, 1), (1, 3), (4, 1), (5, 2)):
+        matrix = rng.random((size, 2)) * 1e5
+        matrix[0, 1] = np.nan
+        ids = [None if i % 2 else f"caller-{seq + i}" for i in range(size)]
+        requests.append((seq, ids, f"m:{seq % 2}", matrix, rng.random(size), rng.random(size) > 0.5))
+    for request in requests:
+        writer.submit(*request)
+    writer.close()  # one drain: the thread never started
+    separate = b""
+    for index, request in enumerate(requests):  # each request drained on its own, by a writer of its own
+        alone, _ = _writer(tmp_path / f"alone-{index}")
+        alone.submit(*request)
+        alone.close()
+        separate += b"".join(
+            p.read_bytes() for p in sorted((tmp_path / f"alone-{index}").glob("seg-*.jsonl"))
+        )
+    joined = b"".join(p.read_bytes() for p in sorted((tmp_path / "together").glob("seg-*.jsonl")))
+    assert joined.count(b"\n") == 7
+    assert [json.loads(line)["request_id"] for line in joined.splitlines()] == [f"w1-{i:x}" for i in range(7)]
+    assert [_without_time(line) for line in joined.splitlines()] == [
+        _without_time(line) for line in separate.splitlines()
+    ]
+    first = json.loads(joined.splitlines()[0])
+    assert first["features"]["b"] is None and first["caller_id"] == "caller-0" and first["model_tag"] == "m:0"
+
+
+def _without_time(line: bytes) -> dict:
+    record = json.loads(line)
+    del record["time"]
+    return record
+
+
+def test_time_stamps_match_datetime_formatting_to_the_microsecond() -> None:
+    from datetime import UTC, datetime
+
+    from service.payload_log import _SecondStamps
+
+    stamps = _SecondStamps()
+    rng = np.random.default_rng(4)
+    seconds = 1_790_000_000 + rng.integers(0, 10**6, 300)
+    fractions = np.concatenate([rng.random(290), [0.0, 0.9999994, 0.9999996, 0.5e-6, 0.4e-6] * 2])
+    for t in np.sort(seconds + fractions).tolist():
+        wanted = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert stamps(t) == wanted, t
