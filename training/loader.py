@@ -132,13 +132,7 @@ def _kind_problem(schema: TableSchema, column: str, series: pd.Series) -> str | 
     if numeric_dtype:
         if kind == "int" and pd.api.types.is_float_dtype(dtype):
             values = series.to_numpy(dtype=np.float64)
-            values = values[np.isfinite(values)]
-            fractional = values[values != np.round(values)]
-            if fractional.size:
-                return (
-                    f"column {column}: expected {_KIND_WORDS['int']}, found fractional values such as "
-                    f"{_examples(np.unique(fractional))}"
-                )
+            return _fractional_problem(column, values[np.isfinite(values)])
         return None
     # text (object, string or category) where numbers are expected
     non_null = series.dropna()
@@ -152,14 +146,19 @@ def _kind_problem(schema: TableSchema, column: str, series: pd.Series) -> str | 
             f" ({len(bad)} value(s))"
         )
     if kind == "int":
-        values = converted.to_numpy(dtype=np.float64)
-        fractional = values[values != np.round(values)]
-        if fractional.size:
-            return (
-                f"column {column}: expected {_KIND_WORDS['int']}, found fractional values such as "
-                f"{_examples(np.unique(fractional))}"
-            )
+        return _fractional_problem(column, converted.to_numpy(dtype=np.float64))
     return None
+
+
+def _fractional_problem(column: str, values: np.ndarray) -> str | None:
+    """The problem of an int column holding non-whole ``values``, or None when every value is whole."""
+    fractional = values[values != np.round(values)]
+    if not fractional.size:
+        return None
+    return (
+        f"column {column}: expected {_KIND_WORDS['int']}, found fractional values such as "
+        f"{_examples(np.unique(fractional))}"
+    )
 
 
 def validate_table(name: str, df: pd.DataFrame, *, source: str | None = None) -> None:
