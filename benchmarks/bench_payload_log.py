@@ -198,18 +198,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of each measured wrk run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each measured run")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument(
-        "--bentoml-home",
-        type=Path,
-        help="serve the bundle registered in this BentoML home (copied, never modified) "
-        "instead of the tiny test bundle",
-    )
-    parser.add_argument(
-        "--model-tag", help="tag of that bundle (default credit_scorer:latest; needs --bentoml-home)"
-    )
+    bench.add_workload_arguments(parser)
     args = parser.parse_args()
-    if args.model_tag and args.bentoml_home is None:
-        parser.error("--model-tag needs --bentoml-home")
+    bench.check_workload_arguments(parser, args)
     for tool in ("wrk", PY_SPY):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} not found")
@@ -220,12 +211,7 @@ def main() -> None:
     results: dict[str, object] = {"uptime_start": uptime(), "duration_s": args.duration, "rounds": []}
     print(results["uptime_start"], flush=True)
     try:
-        if args.bentoml_home is not None:
-            load = bench.registered_workload(
-                work, args.bentoml_home, args.model_tag or "credit_scorer:latest"
-            )
-        else:
-            load = bench.tiny_workload(work)
+        load = bench.workload_from_arguments(args, work)
         results["model"] = f"{load.description}, {len(load.names)} features"
         print(f"model: {results['model']}", flush=True)
         results["in_process"] = in_process_costs(load)

@@ -55,7 +55,7 @@ import reference_apps  # noqa: E402
 from service.bundle import Bundle, FeatureSpec  # noqa: E402
 from service.errors import ServiceError  # noqa: E402
 from service.validation import RequestValidator  # noqa: E402
-from tests.service.serving import ServedService, free_port  # noqa: E402
+from tests.service.serving import ServedService, free_port, last_line_in_home  # noqa: E402
 from tests.service.tiny_bundle import (  # noqa: E402
     TINY_FEATURES,
     applicant_payloads,
@@ -205,16 +205,8 @@ def tiny_workload(work: Path) -> Workload:
     bundle = make_tiny_bundle()
     bundle_dir = bundle.save(work / "bundle")
     home = work / "home"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"from service.bundle import Bundle, register; register(Bundle.load({str(bundle_dir)!r}))",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"},
-        check=True,
-    )
+    code = f"from service.bundle import Bundle, register\nprint(register(Bundle.load({str(bundle_dir)!r})))\n"
+    last_line_in_home(home, code)
     names = [f.name for f in TINY_FEATURES]
     return Workload(
         description="tiny test bundle (generated applicants)",
@@ -227,6 +219,32 @@ def tiny_workload(work: Path) -> Workload:
         batch=applicant_payloads(BATCH_ROWS, seed=12),
         pipeline_frame=generate_applicants(3000, 0)[names].astype(float),
     )
+
+
+def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--bentoml-home`` and ``--model-tag``: the bundle to benchmark instead of the tiny test bundle."""
+    parser.add_argument(
+        "--bentoml-home",
+        type=Path,
+        help="benchmark the bundle registered in this BentoML home (copied, never modified) "
+        "instead of the tiny test bundle",
+    )
+    parser.add_argument(
+        "--model-tag", help="tag of that bundle (default credit_scorer:latest; needs --bentoml-home)"
+    )
+
+
+def check_workload_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with a usage error when ``--model-tag`` comes without ``--bentoml-home``."""
+    if args.model_tag and args.bentoml_home is None:
+        parser.error("--model-tag needs --bentoml-home")
+
+
+def workload_from_arguments(args: argparse.Namespace, work: Path) -> Workload:
+    """The workload the arguments of :func:`add_workload_arguments` ask for."""
+    if args.bentoml_home is not None:
+        return registered_workload(work, args.bentoml_home, args.model_tag or "credit_scorer:latest")
+    return tiny_workload(work)
 
 
 def registered_workload(work: Path, bentoml_home: Path, tag: str) -> Workload:
@@ -242,15 +260,7 @@ def registered_workload(work: Path, bentoml_home: Path, tag: str) -> Workload:
         "from service.bundle import registered_path, resolve_tag\n"
         f"print(json.dumps([resolve_tag({tag!r}), str(registered_path({tag!r}))]))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO_ROOT,
-        env={**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    exact_tag, path = json.loads(done.stdout.strip().splitlines()[-1])
+    exact_tag, path = json.loads(last_line_in_home(home, code))
     bundle = Bundle.load(path)
     if bundle.reference is None or bundle.reference.empty:
         sys.exit(f"{exact_tag} has no reference sample to draw applicants from")
@@ -372,18 +382,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the single-applicant comparison")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument(
-        "--bentoml-home",
-        type=Path,
-        help="benchmark the bundle registered in this BentoML home (copied, never modified) "
-        "instead of the tiny test bundle",
-    )
-    parser.add_argument(
-        "--model-tag", help="tag of that bundle (default credit_scorer:latest; needs --bentoml-home)"
-    )
+    add_workload_arguments(parser)
     args = parser.parse_args()
-    if args.model_tag and args.bentoml_home is None:
-        parser.error("--model-tag needs --bentoml-home")
+    check_workload_arguments(parser, args)
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk")
 
@@ -395,10 +396,7 @@ def main() -> None:
     }
     servers: list = []
     try:
-        if args.bentoml_home is not None:
-            load = registered_workload(work, args.bentoml_home, args.model_tag or "credit_scorer:latest")
-        else:
-            load = tiny_workload(work)
+        load = workload_from_arguments(args, work)
         names = load.names
         home = load.home
         (work / "model.txt").write_text(load.booster_text)

@@ -88,17 +88,13 @@ class ServedService:
         return self.process.returncode
 
 
-def register_tiny_bundle(bentoml_home: Path, name: str = "credit_scorer", seed: int = 0) -> str:
-    """Train the tiny bundle and register it under ``name`` in ``bentoml_home``, in a subprocess.
+def last_line_in_home(bentoml_home: Path, code: str, timeout_s: float = 300.0) -> str:
+    """Run Python ``code`` in a fresh interpreter whose BentoML home is ``bentoml_home``; return the last
+    line it printed.
 
-    BentoML caches its model store location per process, so registering into another home is done in a
-    fresh interpreter; the exact tag it printed is returned.
+    BentoML caches its model store location per process, so code that reads or writes another home's
+    store runs in a fresh interpreter.
     """
-    code = (
-        "from service.bundle import register\n"
-        "from tests.service.tiny_bundle import make_tiny_bundle\n"
-        f"print(register(make_tiny_bundle(seed={seed}), name={name!r}))\n"
-    )
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
@@ -106,6 +102,16 @@ def register_tiny_bundle(bentoml_home: Path, name: str = "credit_scorer", seed: 
         capture_output=True,
         text=True,
         check=True,
-        timeout=300,
+        timeout=timeout_s,
     )
     return done.stdout.strip().splitlines()[-1]
+
+
+def register_tiny_bundle(bentoml_home: Path, name: str = "credit_scorer", seed: int = 0) -> str:
+    """Train the tiny bundle, register it under ``name`` in ``bentoml_home`` and return its exact tag."""
+    code = (
+        "from service.bundle import register\n"
+        "from tests.service.tiny_bundle import make_tiny_bundle\n"
+        f"print(register(make_tiny_bundle(seed={seed}), name={name!r}))\n"
+    )
+    return last_line_in_home(bentoml_home, code)
