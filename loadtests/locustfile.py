@@ -4,7 +4,8 @@ Run by the gate (``python -m loadtests.gate``), or by hand against a local servi
 
     locust -f loadtests/locustfile.py --headless -u 10 -r 5 -t 30s
 
-Scenarios (request names in Locust's stats, which the SLO file refers to):
+Scenarios (request names in Locust's stats, which the SLO file refers to), in a fixed interleaved cycle of
+ten requests per user (``loadtests/mix.py``), so each gets its exact share even in a short run:
 
 ``/score single`` (weight 6)
     one applicant, no reasons.
@@ -36,6 +37,7 @@ from locust import FastHttpUser, constant_throughput, events, task
 
 from loadtests.applicants import Applicant, load_applicants, sample_from_spec
 from loadtests.checks import ServiceSpec, check_explain_response, check_score_response
+from loadtests.mix import ScenarioCycle
 from loadtests.profile import LoadProfile
 from loadtests.timeline import Timeline
 
@@ -67,6 +69,9 @@ class RunContext:
 
 
 CONTEXT = RunContext()
+
+SCENARIOS = ScenarioCycle()
+"""The scenario order every user follows, each from its own starting point."""
 
 
 def fetch_spec(host: str, timeout_s: float = 10.0) -> dict[str, Any]:
@@ -142,7 +147,7 @@ def write_timeline(**_: Any) -> None:
 
 
 class CreditScoringUser(FastHttpUser):
-    """A client of the scoring service sending the four scenarios at their weights."""
+    """A client of the scoring service sending the four scenarios at their weights, in a fixed cycle."""
 
     host = DEFAULT_HOST
     wait_time = constant_throughput(PROFILE.user_rps)
@@ -184,10 +189,24 @@ class CreditScoringUser(FastHttpUser):
                 else:
                     response.failure(problem)
 
+    def on_start(self) -> None:
+        """Take this user's walk through the scenario cycle."""
+        self._scenarios = SCENARIOS.walk()
+        self._send = {
+            "/score single": self.score_single,
+            "/score batch": self.score_batch,
+            "/score explain": self.score_with_reasons,
+            "/explain": self.explain,
+        }
+
+    @task
+    def next_scenario(self) -> None:
+        """Send the next scenario of this user's cycle."""
+        self._send[next(self._scenarios)]()
+
     def _one(self) -> Applicant:
         return random.choice(CONTEXT.applicants)
 
-    @task(6)
     def score_single(self) -> None:
         """One applicant on ``/score``."""
         if not self._ready("/score single"):
@@ -200,7 +219,6 @@ class CreditScoringUser(FastHttpUser):
             lambda body: check_score_response(body, CONTEXT.spec, [applicant["id"]], True, 0),
         )
 
-    @task(2)
     def score_batch(self) -> None:
         """A batch of applicants on ``/score``."""
         if not self._ready("/score batch"):
@@ -216,7 +234,6 @@ class CreditScoringUser(FastHttpUser):
             lambda body: check_score_response(body, CONTEXT.spec, ids, False, 0),
         )
 
-    @task(1)
     def score_with_reasons(self) -> None:
         """One applicant on ``/score`` with the strongest reasons."""
         if not self._ready("/score explain"):
@@ -230,7 +247,6 @@ class CreditScoringUser(FastHttpUser):
             lambda body: check_score_response(body, CONTEXT.spec, [applicant["id"]], True, k),
         )
 
-    @task(1)
     def explain(self) -> None:
         """One applicant on ``/explain``: every feature's contribution."""
         if not self._ready("/explain"):
