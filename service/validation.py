@@ -65,15 +65,22 @@ def decode_json(body: bytes) -> object:
 
     orjson rejects the ``NaN``/``Infinity`` literals and out-of-range numbers such as ``1e999``; the standard
     parser reads them, so that validation answers 422 "must be finite" naming the field instead of 400.
+    Strings with lone surrogates, which orjson also rejects, stay refused (400).
     """
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(body)
+        payload = json.loads(body)
+        # the standard parser also accepts escaped lone UTF-16 surrogates ("\ud800"), which no UTF-8 answer,
+        # log record or error message can hold: refuse them here rather than fail later with a 500
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedRequestError("body is not valid JSON: a string has a lone UTF-16 surrogate") from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise MalformedRequestError("body is not valid JSON") from None
+    return payload
 
 
 class RequestValidator:

@@ -157,6 +157,9 @@ def test_error_in_a_batch_names_the_applicant(client: httpx.Client) -> None:
         (b'{"applicants": []}', 400, "malformed_request"),
         (b'{"features": {}, "explain": 99}', 422, "impossible_value"),
         (b'{"features": {}, "explain": "3"}', 422, "wrong_type"),
+        (b'{"id": "\\ud800", "features": {}}', 400, "malformed_request"),
+        (b'{"features": {"\\udfff": 1}}', 400, "malformed_request"),
+        (b'{"columns": ["id"], "rows": [["a\\ud800b"]]}', 400, "malformed_request"),
     ],
 )
 def test_malformed_bodies(client: httpx.Client, body: bytes, status: int, code: str) -> None:
