@@ -1,44 +1,62 @@
-"""Payload-log writer: one JSON line per scored applicant, appended to a bounded spool of segment files.
+"""Payload log, scoring-worker side: queue each scored request, ship the records to a writer process.
 
 The request path only calls :meth:`PayloadLogWriter.submit`, which appends one tuple per request to an
-in-memory deque and returns; a daemon thread wakes every ``flush_interval_s`` (50 ms), formats what has
-accumulated and appends it to the current segment. The request thread never wakes the writer: waking a
-thread blocked on a queue for every request made each one pay a thread switch and a GIL hand-over (measured:
-+15 % CPU per request, see BENCHMARKS.md).
+in-memory deque and returns. Every ``flush_interval_s`` (50 ms) a daemon thread asks the event loop that
+submits to pack what has accumulated (``loop.call_soon_threadsafe``): the loop, between two requests,
+concatenates it into :class:`~service.spool_appender.Drain` frames and pickles them (~1 µs per record).
+The thread then writes the frames to the standard input of a writer process
+(``service/payload_log_process.py``, started at a higher niceness) that formats the JSON lines and appends
+them to the spool. Without an event loop (tests, scripts) the thread packs itself.
+
+Why this split (BENCHMARKS.md, "The payload log's cost"): formatting the JSON (~25 µs per record with 40
+features) in a thread of the worker cost the event loop as much again through the GIL; in a separate
+process it costs the worker nothing. Packing in the thread instead of on the loop still cost the loop
++20-40 µs per request in GIL hand-overs; on the loop it is the ~1 µs of work itself.
+
+The request thread never wakes the writer thread: waking a thread blocked on a queue for every request made
+each one pay a thread switch and a GIL hand-over (measured: +15 % CPU per request, see BENCHMARKS.md).
 Submitting never blocks and never raises. Records are dropped, and counted, when:
 
-* ``queue_full``: more than ``queue_size`` records wait for the thread (the disk is slower than traffic);
+* ``queue_full``: more than ``queue_size`` records wait to be shipped (the writer process or the disk is
+  slower than traffic: the thread blocks on the full pipe and nothing more is taken off the queue);
 * ``spool_full``: the spool directory already holds ``max_bytes`` (the sidecar is down or behind);
-* ``write_error``: the directory cannot be created or written (read-only volume, disk full, ...).
+* ``write_error``: the directory cannot be created or written (read-only volume, disk full, ...), or the
+  writer process died with records in flight. A dead writer process is started again, at most once a second.
 
-The file layout (segment names, ``.open`` -> ``.jsonl`` rename, whole lines only) is specified in
-``docs/payload-log.md``; the drift sidecar is the reader.
+A second daemon thread reads the writer process's one status line per drain and turns it into the
+``on_written`` / ``on_dropped`` / ``on_spool_bytes`` callbacks (the service's Prometheus metrics).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import math
 import os
+import pickle
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
 
-RECORD_VERSION = 1
-"""Value of the ``v`` key of every record this writer produces."""
+from service.payload_log_process import frame
+from service.spool_appender import Drain
 
 logger = logging.getLogger(__name__)
 
-_SPOOL_RESCAN_S = 1.0
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_RESTART_INTERVAL_S = 1.0
 _ERROR_LOG_INTERVAL_S = 30.0
+_BATCHES_PER_DRAIN = 256
+_PACK_WAIT_S = 0.5
 
 
 class _Batch(NamedTuple):
@@ -53,25 +71,12 @@ class _Batch(NamedTuple):
     refused: np.ndarray
 
 
-class _SecondStamps:
-    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC) for epoch seconds, with the part before the fraction computed
-    once per second (``datetime`` formatting costs microseconds per call)."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
-
-    def __call__(self, time_s: float) -> str:
-        # split and round like ``datetime.fromtimestamp`` (fraction rounded half-even to the microsecond)
-        fraction, whole = math.modf(time_s)
-        micros = round(fraction * 1_000_000)
-        second = int(whole)
-        if micros >= 1_000_000:
-            second, micros = second + 1, micros - 1_000_000
-        if second != self._second:
-            self._second = second
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{micros:06d}Z"
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def new_writer_id() -> str:
@@ -80,8 +85,114 @@ def new_writer_id() -> str:
     return f"{host}_{os.getpid()}_{int(time.time() * 1000)}"
 
 
+def drain_of(batches: Sequence[_Batch]) -> Drain:
+    """The records of ``batches`` concatenated, in order."""
+    if len(batches) == 1:
+        (only,) = batches
+        matrix, probabilities, refused = only.matrix, only.probabilities, only.refused
+    else:
+        matrix = np.concatenate([b.matrix for b in batches])
+        probabilities = np.concatenate([b.probabilities for b in batches])
+        refused = np.concatenate([b.refused for b in batches])
+    return Drain(
+        requests=[(b.time_s, b.first_seq, len(b.probabilities), b.model_tag) for b in batches],
+        caller_ids=[caller_id for b in batches for caller_id in b.caller_ids],
+        matrix=matrix,
+        probabilities=probabilities,
+        refused=refused,
+    )
+
+
+class _WriterProcess:
+    """One writer process: the pipes to it, and the frames sent to it that it has not reported on yet."""
+
+    def __init__(self, config: dict[str, Any], writer: PayloadLogWriter) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH")]))
+        self._writer = writer
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service.payload_log_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._stdin_fd = self.process.stdin.fileno()
+        self._lock = threading.Lock()
+        self._in_flight: deque[int] = deque()  # records of each frame sent and not reported on, in order
+        self._gone = False
+        try:
+            self._write_frame(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # exited at once; the status thread reaps it and send() refuses
+            logger.exception("payload log: could not configure writer process %d", self.process.pid)
+        self._status_thread = threading.Thread(
+            target=self._read_statuses, name="payload-log-status", daemon=True
+        )
+        self._status_thread.start()
+
+    def send(self, payload: bytes, n_records: int) -> bool:
+        """Write one drain frame; False (nothing sent) if the process is gone or the pipe broke."""
+        with self._lock:
+            if self._gone:
+                return False
+            try:
+                self._write_frame(payload)
+            except OSError:
+                return False
+            self._in_flight.append(n_records)
+            return True
+
+    def alive(self) -> bool:
+        """Whether the process still takes frames."""
+        return not self._gone and self.process.poll() is None
+
+    def finish(self, timeout_s: float) -> None:
+        """Close its input (it writes what it has, closes its segment and exits) and wait for its reports."""
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            logger.error("payload log: writer process %d did not stop in %.0f s; killing it",
+                         self.process.pid, timeout_s)  # fmt: skip
+            self.process.kill()
+            self.process.wait()
+        self._status_thread.join(timeout_s)
+
+    def _write_frame(self, payload: bytes) -> None:
+        view = memoryview(frame(payload))
+        while view:
+            view = view[os.write(self._stdin_fd, view) :]
+
+    def _read_statuses(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            try:
+                status = orjson.loads(line)
+                accounted = self._writer.settle_status(status)
+            except Exception:
+                logger.exception("payload log: unreadable status line from the writer process")
+                accounted = 0
+            with self._lock:
+                sent = self._in_flight.popleft() if self._in_flight else 0
+            if sent > accounted:
+                self._writer.settle_lost(sent - accounted)
+        self.process.wait()
+        with self._lock:  # no frame is sent after this: what is still in flight is lost
+            self._gone = True
+            lost = sum(self._in_flight)
+            self._in_flight.clear()
+        if lost:
+            logger.error("payload log: writer process %d exited (status %s) with %d records unwritten",
+                         self.process.pid, self.process.returncode, lost)  # fmt: skip
+            self._writer.settle_lost(lost)
+
+
 class PayloadLogWriter:
-    """Appends payload records to spool segments from a background thread; see the module docstring."""
+    """Queues payload records and ships them to a writer process; see the module docstring."""
 
     def __init__(
         self,
@@ -93,6 +204,7 @@ class PayloadLogWriter:
         segment_max_age_s: float,
         queue_size: int,
         flush_interval_s: float = 0.05,
+        niceness: int = 10,
         on_written: Callable[[int, int], None] | None = None,
         on_dropped: Callable[[str, int], None] | None = None,
         on_spool_bytes: Callable[[int], None] | None = None,
@@ -100,37 +212,47 @@ class PayloadLogWriter:
     ) -> None:
         self.spool_dir = Path(spool_dir)
         self.writer_id = writer_id or new_writer_id()
-        self.max_bytes = max_bytes
-        self.segment_max_bytes = segment_max_bytes
-        self.segment_max_age_s = segment_max_age_s
         self.queue_size = queue_size
         self.flush_interval_s = flush_interval_s
         self._on_written = on_written or (lambda records, nbytes: None)
         self._on_dropped = on_dropped or (lambda reason, records: None)
         self._on_spool_bytes = on_spool_bytes or (lambda nbytes: None)
-        self._feature_names = list(feature_names)
+        self._appender_config: dict[str, Any] = {
+            "spool_dir": str(self.spool_dir.absolute()),
+            "feature_names": list(feature_names),
+            "request_id_prefix": self.writer_id,
+            "max_bytes": max_bytes,
+            "segment_max_bytes": segment_max_bytes,
+            "segment_max_age_s": segment_max_age_s,
+            "flush_interval_s": flush_interval_s,
+            "niceness": niceness,
+        }
         self._queue: deque[_Batch] = deque()  # append/popleft are atomic: no lock on the request path
         self._stop = threading.Event()
-        # single-writer counters: _submitted grows only in the request thread, _taken only in the writer
+        # _submitted grows only in the request thread, _taken only in the writer thread
         self._submitted = 0
         self._taken = 0
+        self._settled = 0  # records written or dropped after they were queued (status and writer threads)
+        self._settle_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="payload-log-writer", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the event loop submitting, once seen
+        self._pack_lock = threading.Lock()
+        self._packed = threading.Event()
+        self._outbox: deque[tuple[bytes, int]] = deque()  # pickled drains waiting for the writer thread
+        self._started = False
         self._closed = False
-        # writer-thread state
-        self._fd: int | None = None
-        self._segment_seq = 0
-        self._segment_stem = ""
-        self._segment_size = 0
-        self._segment_opened_at = 0.0
-        self._spool_bytes = 0
-        self._spool_scanned_at = -1e9
+        self._process: _WriterProcess | None = None
+        self._generation = 0
+        self._restart_at = 0.0
         self._last_error_log = -1e9
-        self._retry_open_at = 0.0
-        self._stamps = _SecondStamps()
 
     # -- request side -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the writer thread."""
+        """Start the writer process and the thread that feeds it."""
+        if self._started:
+            return
+        self._started = True
+        self._ensure_process()
         self._thread.start()
 
     def submit(
@@ -149,6 +271,8 @@ class PayloadLogWriter:
                 self._on_dropped("queue_full", n)
                 return
             self._submitted += n
+            if self._loop is None:  # before the append: the writer thread must see the loop with the record
+                self._loop = _running_loop()
             self._queue.append(
                 _Batch(time.time(), first_seq, caller_ids, model_tag, matrix, probabilities, refused)
             )
@@ -156,189 +280,117 @@ class PayloadLogWriter:
             logger.exception("payload log: could not queue %d records", n)
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Write what is queued, close the open segment (rename to ``.jsonl``) and stop the thread."""
+        """Ship what is queued, let the writer process close its segment (``.jsonl``) and stop both."""
         if self._closed:
             return
         self._closed = True
+        self.start()  # records queued before a start are still written
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-        else:
-            self._drain()
-            self._close_segment()
+        self._thread.join(timeout_s)
 
     def pending(self) -> int:
-        """Records queued but not yet taken by the writer thread."""
-        return self._submitted - self._taken
+        """Records queued and not yet written or dropped by the writer process."""
+        return self._submitted - self._settled
 
     def request_id(self, seq: int) -> str:
         """The ``request_id`` of the record numbered ``seq`` by this writer (unique per process start)."""
         return f"{self.writer_id}-{seq:x}"
 
-    # -- writer thread ------------------------------------------------------------------------------
+    # -- status thread ------------------------------------------------------------------------------
+    def settle_status(self, status: dict[str, Any]) -> int:
+        """Apply one status line of the writer process; returns the records it accounts for."""
+        written = int(status["written"])
+        dropped = {str(reason): int(n) for reason, n in status["dropped"].items()}
+        if written:
+            self._on_written(written, int(status["bytes"]))
+        for reason, n in dropped.items():
+            self._on_dropped(reason, n)
+        if status.get("spool_bytes") is not None:
+            self._on_spool_bytes(int(status["spool_bytes"]))
+        accounted = written + sum(dropped.values())
+        self._settle(accounted)
+        return accounted
+
+    def settle_lost(self, n_records: int) -> None:
+        """Count records sent to a writer process that it never accounted for as ``write_error`` drops."""
+        self._on_dropped("write_error", n_records)
+        self._settle(n_records)
+
+    def _settle(self, n_records: int) -> None:
+        with self._settle_lock:
+            self._settled += n_records
+
+    # -- packing (event loop) and sending (writer thread) ---------------------------------------------
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval_s):
             try:
-                self._drain()
-                self._close_if_old()
-            except Exception:  # keep the thread alive whatever happens; drops were counted in _write
+                self._flush()
+            except Exception:  # keep the thread alive whatever happens; drops were counted in _send
                 logger.exception("payload log: writer iteration failed")
-        self._drain()
-        self._close_segment()
-
-    def _drain(self) -> None:
-        batches: list[_Batch] = []
-        while self._queue:
-            batches.append(self._queue.popleft())
-            if len(batches) >= 256:
-                self._write(batches)
-                batches = []
-        if batches:
-            self._write(batches)
-
-    def _write(self, batches: list[_Batch]) -> None:
-        n_records = sum(len(b.probabilities) for b in batches)
-        self._taken += n_records
         try:
-            data = self._format(batches)
-        except Exception:
-            logger.exception("payload log: could not format %d records", n_records)
-            self._on_dropped("write_error", n_records)
-            return
-        if not self._has_room(len(data)):
-            self._on_dropped("spool_full", n_records)
-            return
+            self._flush(final=True)
+        finally:
+            if self._process is not None:
+                self._process.finish(timeout_s=10.0)
+
+    def _flush(self, *, final: bool = False) -> None:
+        """Pack what is queued into frames (on the submitting event loop if there is one) and send them."""
+        if self._queue and (final or not self._packed_by_loop()):
+            self._pack()
+        while self._outbox:
+            payload, n_records = self._outbox.popleft()
+            self._send(payload, n_records)
+
+    def _packed_by_loop(self) -> bool:
+        """Ask the submitting event loop to pack, and wait for it; False if there is none or it is stuck."""
+        loop = self._loop
+        if loop is None:
+            return False
+        self._packed.clear()
         try:
-            self._append(data)
-        except OSError as exc:
-            self._log_error("payload log: cannot write to spool %s: %s", self.spool_dir, exc)
-            self._on_dropped("write_error", n_records)
+            loop.call_soon_threadsafe(self._pack)
+        except RuntimeError:  # the loop is closed
+            self._loop = None
+            return False
+        return self._packed.wait(_PACK_WAIT_S)
+
+    def _pack(self) -> None:
+        """Turn the queued requests into pickled drains of at most 256 requests each, in order."""
+        with self._pack_lock:
+            while self._queue:
+                batches = [self._queue.popleft() for _ in range(min(len(self._queue), _BATCHES_PER_DRAIN))]
+                drain = drain_of(batches)
+                self._taken += drain.n_records
+                self._outbox.append((pickle.dumps(drain, protocol=pickle.HIGHEST_PROTOCOL), drain.n_records))
+        self._packed.set()
+
+    def _send(self, payload: bytes, n_records: int) -> None:
+        process = self._ensure_process()
+        if process is not None and process.send(payload, n_records):
             return
-        self._spool_bytes += len(data)
-        self._on_written(n_records, len(data))
-        if self._segment_size >= self.segment_max_bytes:
-            self._close_segment()
+        self._log_error("payload log: the writer process is not running; %d records dropped", n_records)
+        self._on_dropped("write_error", n_records)
+        self._settle(n_records)
 
-    def _format(self, batches: list[_Batch]) -> bytes:
-        """JSON lines of every record of ``batches``, in order.
-
-        The whole drain is formatted in one loop (one ``tolist`` per array kind, not per request): with
-        one-applicant requests, per-request set-up used to cost more than the records themselves.
-        orjson writes NaN (a missing feature) as null and floats in their shortest round-trip form.
-        """
-        keys = self._feature_names
-        stamp = self._stamps
-        request_id = f"{self.writer_id}-{{:x}}".format
-        dumps = orjson.dumps
-        if len(batches) == 1:
-            (batch,) = batches
-            rows, probabilities, refused = batch.matrix, batch.probabilities, batch.refused
-        else:
-            rows = np.concatenate([b.matrix for b in batches])
-            probabilities = np.concatenate([b.probabilities for b in batches])
-            refused = np.concatenate([b.refused for b in batches])
-        per_record = [
-            (stamp(b.time_s), b.first_seq + offset, caller_id, b.model_tag)
-            for b in batches
-            for offset, caller_id in enumerate(b.caller_ids)
-        ]
-        lines = [
-            dumps(
-                {
-                    "v": RECORD_VERSION,
-                    "time": time_text,
-                    "request_id": request_id(seq),
-                    "caller_id": caller_id,
-                    "model_tag": tag,
-                    "features": dict(zip(keys, row, strict=True)),
-                    "probability": probability,
-                    "decision": "refuse" if refuse else "accept",
-                }
-            )
-            for (time_text, seq, caller_id, tag), row, probability, refuse in zip(
-                per_record, rows.tolist(), probabilities.tolist(), refused.tolist(), strict=True
-            )
-        ]
-        lines.append(b"")
-        return b"\n".join(lines)
-
-    def _has_room(self, nbytes: int) -> bool:
+    def _ensure_process(self) -> _WriterProcess | None:
+        """The running writer process, started (again) if it is not running and the last try is 1 s old."""
+        if self._process is not None and self._process.alive():
+            return self._process
         now = time.monotonic()
-        since_scan = now - self._spool_scanned_at
-        # rescan every second, or sooner (at most every 0.1 s) when the estimate says the spool is full
-        if since_scan >= _SPOOL_RESCAN_S or (
-            self._spool_bytes + nbytes > self.max_bytes and since_scan >= 0.1
-        ):
-            self._spool_bytes = self._measure_spool()
-            self._spool_scanned_at = now
-            self._on_spool_bytes(self._spool_bytes)
-        return self._spool_bytes + nbytes <= self.max_bytes
-
-    def _measure_spool(self) -> int:
-        total = 0
+        if now < self._restart_at:
+            return None
+        self._restart_at = now + _RESTART_INTERVAL_S
+        if self._process is not None:
+            self._process.finish(timeout_s=1.0)
+            self._generation += 1
+        # a restarted process gets its own segment names: the dead one's may still be on disk
+        segment_writer = self.writer_id if not self._generation else f"{self.writer_id}.r{self._generation}"
         try:
-            with os.scandir(self.spool_dir) as entries:
-                for entry in entries:
-                    try:
-                        # only our segments: the sidecar keeps its checkpoint in the same volume
-                        if entry.name.startswith("seg-") and entry.is_file(follow_symlinks=False):
-                            total += entry.stat(follow_symlinks=False).st_size
-                    except OSError:
-                        continue
-        except OSError:
-            return 0
-        return total
-
-    def _append(self, data: bytes) -> None:
-        if self._fd is None:
-            if time.monotonic() < self._retry_open_at:
-                raise OSError("spool unavailable; waiting before the next attempt")
-            try:
-                self._open_segment()
-            except OSError:
-                self._retry_open_at = time.monotonic() + 1.0
-                raise
-        assert self._fd is not None
-        view = memoryview(data)
-        written = 0
-        try:
-            while written < len(data):
-                written += os.write(self._fd, view[written:])
-        except OSError:
-            # never leave a partial line behind: cut the segment back to its last whole record
-            try:
-                os.ftruncate(self._fd, self._segment_size)
-            except OSError:
-                self._close_segment()
-            raise
-        self._segment_size += len(data)
-
-    def _open_segment(self) -> None:
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        self._segment_seq += 1
-        self._segment_stem = f"seg-{self.writer_id}-{self._segment_seq:08d}"
-        path = self.spool_dir / f"{self._segment_stem}.jsonl.open"
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o644)
-        self._segment_size = 0
-        self._segment_opened_at = time.monotonic()
-
-    def _close_if_old(self) -> None:
-        if self._fd is not None and time.monotonic() - self._segment_opened_at >= self.segment_max_age_s:
-            self._close_segment()
-
-    def _close_segment(self) -> None:
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        try:
-            os.close(fd)
-            if self._segment_size:
-                src = self.spool_dir / f"{self._segment_stem}.jsonl.open"
-                os.replace(src, self.spool_dir / f"{self._segment_stem}.jsonl")
-            else:
-                (self.spool_dir / f"{self._segment_stem}.jsonl.open").unlink(missing_ok=True)
+            self._process = _WriterProcess({**self._appender_config, "writer_id": segment_writer}, self)
         except OSError as exc:
-            self._log_error("payload log: cannot close segment %s: %s", self._segment_stem, exc)
+            self._log_error("payload log: cannot start the writer process: %s", exc)
+            self._process = None
+        return self._process
 
     def _log_error(self, message: str, *args: object) -> None:
         now = time.monotonic()

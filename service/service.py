@@ -88,6 +88,7 @@ class CreditScorer:
                 segment_max_bytes=SETTINGS.segment_max_bytes,
                 segment_max_age_s=SETTINGS.segment_max_age_s,
                 queue_size=SETTINGS.payload_queue_size,
+                niceness=SETTINGS.payload_writer_niceness,
                 on_written=lambda records, nbytes: (
                     metrics.payload_records_written.inc(records),
                     metrics.payload_bytes_written.inc(nbytes),

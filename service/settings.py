@@ -48,7 +48,9 @@ class ServiceSettings(BaseModel):
     segment_max_age_s: float = Field(default=30.0, gt=0)
     """A segment is closed once it has been open this many seconds, so the sidecar sees records promptly."""
     payload_queue_size: int = Field(default=20_000, ge=1)
-    """Most requests waiting for the spool writer thread; beyond it records are dropped and counted."""
+    """Most records waiting to be shipped to the payload-log writer process; beyond, new ones are dropped."""
+    payload_writer_niceness: int = Field(default=10, ge=0, le=19)
+    """Niceness added to the payload-log writer process: it yields the CPU to scoring when both want it."""
     workers: int = Field(default=1, ge=1)
     """Worker processes of the scoring service (measured on 2 cores: see BENCHMARKS.md)."""
     max_concurrency: int = Field(default=64, ge=1)

@@ -1,28 +1,57 @@
-"""The spool writer in process: record format, rotation, and the drop policy when the queue is full."""
+"""The payload log from the worker's side: records reach the spool through a real writer process, drops are
+counted, and the writer process survives signals, restarts after a crash and never outlives its worker."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import psutil
+import pytest
 
 from service.payload_log import PayloadLogWriter
 
+pytestmark = pytest.mark.timeout(60)
+
 
 def _writer(spool: Path, **kwargs) -> tuple[PayloadLogWriter, dict[str, int]]:
-    drops: dict[str, int] = {}
+    """A writer of two features ``a`` and ``b``, and the counts of its callbacks (``written`` and drops)."""
+    counts: dict[str, int] = {}
     lock = threading.Lock()
 
     def on_dropped(reason: str, n: int) -> None:
         with lock:
-            drops[reason] = drops.get(reason, 0) + n
+            counts[reason] = counts.get(reason, 0) + n
+
+    def on_written(n: int, nbytes: int) -> None:
+        with lock:
+            counts["written"] = counts.get("written", 0) + n
 
     options = {"max_bytes": 10**9, "segment_max_bytes": 10**6, "segment_max_age_s": 60.0, "queue_size": 1000}
     options.update(kwargs)
-    return PayloadLogWriter(spool, ["a", "b"], on_dropped=on_dropped, writer_id="w1", **options), drops
+    writer = PayloadLogWriter(
+        spool, ["a", "b"], on_dropped=on_dropped, on_written=on_written, writer_id="w1", **options
+    )
+    return writer, counts
+
+
+def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def _lines(spool: Path, pattern: str = "seg-*") -> list[dict]:
+    return [json.loads(line) for p in sorted(spool.glob(pattern)) for line in p.read_text().splitlines()]
 
 
 def _submit(writer: PayloadLogWriter, first: int, n: int) -> None:
@@ -31,12 +60,11 @@ def _submit(writer: PayloadLogWriter, first: int, n: int) -> None:
 
 
 def test_records_and_segment_rotation(tmp_path: Path) -> None:
-    writer, drops = _writer(tmp_path, segment_max_bytes=300)
+    writer, counts = _writer(tmp_path, segment_max_bytes=300)
     writer.start()
     for i in range(10):
         _submit(writer, i, 1)
-        while writer.pending():  # let the writer take each record separately, so segments rotate
-            time.sleep(0.005)
+        _until(lambda: not writer.pending())  # each record on its own, so segments rotate
     writer.close()
     segments = sorted(tmp_path.iterdir())
     assert len(segments) > 1 and all(p.name.endswith(".jsonl") for p in segments)
@@ -44,22 +72,22 @@ def test_records_and_segment_rotation(tmp_path: Path) -> None:
     assert [r["request_id"] for r in records] == [writer.request_id(i) for i in range(10)]
     assert records[0]["features"] == {"a": 1.5, "b": None}
     assert records[0]["decision"] == "accept" and records[0]["probability"] == 0.25
-    assert drops == {}
+    assert counts == {"written": 10}
 
 
 def test_queue_full_drops_instead_of_blocking(tmp_path: Path) -> None:
-    writer, drops = _writer(tmp_path, queue_size=5)  # thread not started: nothing is taken off the queue
+    writer, counts = _writer(tmp_path, queue_size=5)  # thread not started: nothing is taken off the queue
     for i in range(4):
         _submit(writer, i * 2, 2)
-    assert drops == {"queue_full": 4}
+    assert counts == {"queue_full": 4}
     assert writer.pending() == 4
     writer.start()
     writer.close()
     assert sum(len(p.read_text().splitlines()) for p in tmp_path.iterdir()) == 4
 
 
-def test_one_drain_of_many_requests_writes_each_record_as_alone(tmp_path: Path) -> None:
-    """Requests queued together (one drain) give the same lines as the same requests written one by one."""
+def test_requests_shipped_together_are_written_as_alone(tmp_path: Path) -> None:
+    """Requests shipped in one drain give the same lines as the same requests shipped one by one."""
     rng = np.random.default_rng(3)
     writer, _ = _writer(tmp_path / "together")
     requests = []
@@ -95,15 +123,133 @@ def _without_time(line: bytes) -> dict:
     return record
 
 
-def test_time_stamps_match_datetime_formatting_to_the_microsecond() -> None:
-    from datetime import UTC, datetime
+def test_writer_process_ignores_interrupts_and_closes_its_segment_at_the_end(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group; the writer process keeps writing until its worker closes."""
+    writer, counts = _writer(tmp_path)
+    writer.start()
+    _submit(writer, 0, 2)
+    _until(lambda: not writer.pending())
+    child = writer._process.process
+    child.send_signal(signal.SIGINT)
+    child.send_signal(signal.SIGTERM)
+    _submit(writer, 2, 3)
+    _until(lambda: not writer.pending())
+    assert child.poll() is None
+    writer.close()
+    assert child.poll() == 0
+    assert [r["request_id"] for r in _lines(tmp_path, "seg-*.jsonl")] == [f"w1-{i:x}" for i in range(5)]
+    assert not list(tmp_path.glob("*.open"))
+    assert counts == {"written": 5}
 
-    from service.payload_log import _SecondStamps
 
-    stamps = _SecondStamps()
-    rng = np.random.default_rng(4)
-    seconds = 1_790_000_000 + rng.integers(0, 10**6, 300)
-    fractions = np.concatenate([rng.random(290), [0.0, 0.9999994, 0.9999996, 0.5e-6, 0.4e-6] * 2])
-    for t in np.sort(seconds + fractions).tolist():
-        wanted = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        assert stamps(t) == wanted, t
+def test_records_in_flight_to_a_killed_writer_process_are_counted_and_a_new_one_takes_over(
+    tmp_path: Path,
+) -> None:
+    writer, counts = _writer(tmp_path)
+    writer.start()
+    _submit(writer, 0, 2)
+    _until(lambda: not writer.pending())
+    first = writer._process.process
+    first.send_signal(signal.SIGSTOP)  # frames now wait in the pipe, unread
+    _submit(writer, 2, 3)
+    _until(lambda: writer._taken == 5)  # shipped to the stopped process
+    first.kill()
+    _until(lambda: not writer.pending())
+    assert counts == {"written": 2, "write_error": 3}
+    submitted = 5
+    while not list(tmp_path.glob("seg-w1.r1-*")):  # a new process is started at most once a second
+        _submit(writer, submitted, 1)
+        submitted += 1
+        _until(lambda: not writer.pending())
+        assert submitted < 200
+    writer.close()
+    assert counts["written"] + counts["write_error"] == submitted
+    written = _lines(tmp_path)
+    assert len(written) == counts["written"]
+    assert {r["request_id"] for r in written} <= {f"w1-{i:x}" for i in range(submitted)}
+    assert written[-1]["request_id"] == f"w1-{submitted - 1:x}"
+    assert all(p.name.endswith(".jsonl") for p in tmp_path.glob("seg-w1.r1-*"))
+
+
+_WORKER_SCRIPT = """
+import sys, time
+import numpy as np
+from service.payload_log import PayloadLogWriter
+writer = PayloadLogWriter(sys.argv[1], ["a"], max_bytes=10**9, segment_max_bytes=10**6,
+                          segment_max_age_s=600.0, queue_size=100, writer_id="dying")
+writer.start()
+writer.submit(0, ["x", None, "z"], "m:1", np.zeros((3, 1)), np.full(3, 0.5), np.zeros(3, bool))
+while writer.pending():
+    time.sleep(0.01)
+print(writer._process.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_writer_process_closes_its_segment_and_exits_when_its_worker_is_killed(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER_SCRIPT, str(tmp_path)],
+        stdout=subprocess.PIPE, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    try:
+        child = psutil.Process(int(worker.stdout.readline()))
+        assert list(tmp_path.glob("seg-dying-*.jsonl.open"))
+        worker.kill()
+        worker.wait(10)
+        child.wait(10)
+    finally:
+        worker.kill()
+    assert [p.name for p in tmp_path.iterdir()] == ["seg-dying-00000001.jsonl"]
+    assert [r["caller_id"] for r in _lines(tmp_path)] == ["x", None, "z"]
+
+
+def test_a_frame_the_writer_process_cannot_read_is_counted_as_dropped(tmp_path: Path) -> None:
+    writer, counts = _writer(tmp_path)
+    writer.start()
+    assert writer._process.send(b"not a pickled drain", 3)
+    _submit(writer, 0, 2)
+    _until(lambda: counts.get("written") == 2)
+    assert counts == {"written": 2, "write_error": 3}
+    writer.close()
+
+
+def test_an_event_loop_that_submits_packs_its_own_records(tmp_path: Path, monkeypatch) -> None:
+    """Records submitted from an event loop are packed on that loop's thread, never by the writer thread."""
+    import asyncio
+
+    import service.payload_log as payload_log
+
+    packing_threads: set[int] = set()
+    real_drain_of = payload_log.drain_of
+
+    def recording_drain_of(batches):
+        packing_threads.add(threading.get_ident())
+        return real_drain_of(batches)
+
+    monkeypatch.setattr(payload_log, "drain_of", recording_drain_of)
+    writer, counts = _writer(tmp_path)
+    writer.start()
+
+    async def traffic() -> int:
+        for i in range(40):
+            _submit(writer, i, 1)
+            await asyncio.sleep(0.005)
+        while writer.pending():  # the loop must keep running for the writer thread's pack requests
+            await asyncio.sleep(0.01)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(asyncio.wait_for(traffic(), 20))
+    writer.close()
+    assert packing_threads == {loop_thread}
+    assert counts == {"written": 40}
+    assert [r["request_id"] for r in _lines(tmp_path)] == [f"w1-{i:x}" for i in range(40)]
+
+
+def test_writer_process_runs_at_the_configured_niceness(tmp_path: Path) -> None:
+    writer, _ = _writer(tmp_path, niceness=7)
+    writer.start()
+    _submit(writer, 0, 1)
+    _until(lambda: not writer.pending())
+    assert psutil.Process(writer._process.process.pid).nice() == psutil.Process().nice() + 7
+    writer.close()
