@@ -8,10 +8,11 @@ The thread then writes the frames to the standard input of a writer process
 (``service/payload_log_process.py``, started at a higher niceness) that formats the JSON lines and appends
 them to the spool. Without an event loop (tests, scripts) the thread packs itself.
 
-Why this split (BENCHMARKS.md, "The payload log's cost"): formatting the JSON (~25 µs per record with 40
-features) in a thread of the worker cost the event loop as much again through the GIL; in a separate
-process it costs the worker nothing. Packing in the thread instead of on the loop still cost the loop
-+20-40 µs per request in GIL hand-overs; on the loop it is the ~1 µs of work itself.
+Why this split (BENCHMARKS.md, "The payload log in a writer process"): formatting the JSON (~25 µs per
+record with 40 features) in a thread of the worker cost the event loop as much again through the GIL, and
+raised p99 by a third; in a separate process it costs the worker nothing measurable. Packing in the thread
+instead of on the loop still cost the loop +16 to +44 µs per request in GIL hand-overs; on the loop it is
+the ~1 µs of work itself.
 
 The request thread never wakes the writer thread: waking a thread blocked on a queue for every request made
 each one pay a thread switch and a GIL hand-over (measured: +15 % CPU per request, see BENCHMARKS.md).
@@ -229,7 +230,7 @@ class PayloadLogWriter:
         }
         self._queue: deque[_Batch] = deque()  # append/popleft are atomic: no lock on the request path
         self._stop = threading.Event()
-        # _submitted grows only in the request thread, _taken only in the writer thread
+        # _submitted grows only in the request thread, _taken only under _pack_lock
         self._submitted = 0
         self._taken = 0
         self._settled = 0  # records written or dropped after they were queued (status and writer threads)
@@ -356,13 +357,23 @@ class PayloadLogWriter:
 
     def _pack(self) -> None:
         """Turn the queued requests into pickled drains of at most 256 requests each, in order."""
-        with self._pack_lock:
-            while self._queue:
-                batches = [self._queue.popleft() for _ in range(min(len(self._queue), _BATCHES_PER_DRAIN))]
-                drain = drain_of(batches)
-                self._taken += drain.n_records
-                self._outbox.append((pickle.dumps(drain, protocol=pickle.HIGHEST_PROTOCOL), drain.n_records))
-        self._packed.set()
+        try:
+            with self._pack_lock:
+                while self._queue:
+                    count = min(len(self._queue), _BATCHES_PER_DRAIN)
+                    batches = [self._queue.popleft() for _ in range(count)]
+                    n_records = sum(len(b.probabilities) for b in batches)
+                    self._taken += n_records
+                    try:
+                        payload = pickle.dumps(drain_of(batches), protocol=pickle.HIGHEST_PROTOCOL)
+                    except Exception:  # a bug must not lose records silently: count them
+                        logger.exception("payload log: could not pack %d records", n_records)
+                        self._on_dropped("write_error", n_records)
+                        self._settle(n_records)
+                        continue
+                    self._outbox.append((payload, n_records))
+        finally:
+            self._packed.set()
 
     def _send(self, payload: bytes, n_records: int) -> None:
         process = self._ensure_process()

@@ -253,3 +253,21 @@ def test_writer_process_runs_at_the_configured_niceness(tmp_path: Path) -> None:
     _until(lambda: not writer.pending())
     assert psutil.Process(writer._process.process.pid).nice() == psutil.Process().nice() + 7
     writer.close()
+
+
+def test_records_that_cannot_be_packed_are_counted_not_lost(tmp_path: Path, monkeypatch) -> None:
+    import service.payload_log as payload_log
+
+    def broken_drain_of(batches):
+        raise RuntimeError("a packing bug")
+
+    writer, counts = _writer(tmp_path)
+    monkeypatch.setattr(payload_log, "drain_of", broken_drain_of)
+    _submit(writer, 0, 3)
+    writer.start()
+    _until(lambda: not writer.pending())
+    monkeypatch.undo()
+    _submit(writer, 3, 2)
+    writer.close()
+    assert counts == {"write_error": 3, "written": 2}
+    assert [r["request_id"] for r in _lines(tmp_path)] == ["w1-3", "w1-4"]
