@@ -30,7 +30,6 @@ pair) and their medians.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import pickle
@@ -239,11 +238,9 @@ def main() -> None:
             sys.exit(f"{tool} not found")
 
     started = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="bench_payload_log_"))
-    servers: list[ServedService] = []
     results: dict[str, object] = {"uptime_start": uptime(), "duration_s": args.duration, "rounds": []}
     print(results["uptime_start"], flush=True)
-    try:
+    with bench.scratch_area("bench_payload_log_") as (work, servers):
         load = bench.workload_from_arguments(args, work)
         results["model"] = f"{load.description}, {len(load.names)} features"
         print(f"model: {results['model']}", flush=True)
@@ -302,11 +299,6 @@ def main() -> None:
         report(results)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
-    finally:
-        for server in servers:
-            with contextlib.suppress(Exception):
-                server.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def summarise(rounds: list[dict], in_process: dict[str, float]) -> dict[str, float]:

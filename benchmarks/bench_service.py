@@ -38,8 +38,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -376,6 +378,21 @@ class Uvicorn:
         self._log.close()
 
 
+@contextlib.contextmanager
+def scratch_area(prefix: str) -> Iterator[tuple[Path, list[Any]]]:
+    """A temporary folder and a list for the servers a benchmark starts; on leaving, even on an error,
+    every server in the list is stopped and the folder removed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    servers: list[Any] = []
+    try:
+        yield work, servers
+    finally:
+        for server in servers:
+            with contextlib.suppress(Exception):
+                server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     """Run every configuration back to back and print throughput, latency, CPU per request and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -388,14 +405,12 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk")
 
-    work = Path(tempfile.mkdtemp(prefix="bench_service_"))
     results: dict[str, object] = {
         "duration_s": args.duration,
         "connections": 8,
         "loadavg_start": os.getloadavg(),
     }
-    servers: list = []
-    try:
+    with scratch_area("bench_service_") as (work, servers):
         load = workload_from_arguments(args, work)
         names = load.names
         home = load.home
@@ -510,11 +525,6 @@ def main() -> None:
         report(results, args.rounds)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
-    finally:
-        for server in servers:
-            with contextlib.suppress(Exception):
-                server.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(results: dict, rounds: int) -> None:
