@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from service.payload_log import PayloadLogWriter
+from tests.service.spool_records import read_spool
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,10 +49,6 @@ def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
-
-
-def _lines(spool: Path, pattern: str = "seg-*") -> list[dict]:
-    return [json.loads(line) for p in sorted(spool.glob(pattern)) for line in p.read_text().splitlines()]
 
 
 def _submit(writer: PayloadLogWriter, first: int, n: int) -> None:
@@ -137,7 +134,7 @@ def test_writer_process_ignores_interrupts_and_closes_its_segment_at_the_end(tmp
     assert child.poll() is None
     writer.close()
     assert child.poll() == 0
-    assert [r["request_id"] for r in _lines(tmp_path, "seg-*.jsonl")] == [f"w1-{i:x}" for i in range(5)]
+    assert [r["request_id"] for r in read_spool(tmp_path, "seg-*.jsonl")] == [f"w1-{i:x}" for i in range(5)]
     assert not list(tmp_path.glob("*.open"))
     assert counts == {"written": 5}
 
@@ -164,7 +161,7 @@ def test_records_in_flight_to_a_killed_writer_process_are_counted_and_a_new_one_
         assert submitted < 200
     writer.close()
     assert counts["written"] + counts["write_error"] == submitted
-    written = _lines(tmp_path)
+    written = read_spool(tmp_path)
     assert len(written) == counts["written"]
     assert {r["request_id"] for r in written} <= {f"w1-{i:x}" for i in range(submitted)}
     assert written[-1]["request_id"] == f"w1-{submitted - 1:x}"
@@ -201,7 +198,7 @@ def test_writer_process_closes_its_segment_and_exits_when_its_worker_is_killed(t
     finally:
         worker.kill()
     assert [p.name for p in tmp_path.iterdir()] == ["seg-dying-00000001.jsonl"]
-    assert [r["caller_id"] for r in _lines(tmp_path)] == ["x", None, "z"]
+    assert [r["caller_id"] for r in read_spool(tmp_path)] == ["x", None, "z"]
 
 
 def test_a_frame_the_writer_process_cannot_read_is_counted_as_dropped(tmp_path: Path) -> None:
@@ -243,7 +240,7 @@ def test_an_event_loop_that_submits_packs_its_own_records(tmp_path: Path, monkey
     writer.close()
     assert packing_threads == {loop_thread}
     assert counts == {"written": 40}
-    assert [r["request_id"] for r in _lines(tmp_path)] == [f"w1-{i:x}" for i in range(40)]
+    assert [r["request_id"] for r in read_spool(tmp_path)] == [f"w1-{i:x}" for i in range(40)]
 
 
 def test_writer_process_runs_at_the_configured_niceness(tmp_path: Path) -> None:
@@ -270,4 +267,4 @@ def test_records_that_cannot_be_packed_are_counted_not_lost(tmp_path: Path, monk
     _submit(writer, 3, 2)
     writer.close()
     assert counts == {"write_error": 3, "written": 2}
-    assert [r["request_id"] for r in _lines(tmp_path)] == ["w1-3", "w1-4"]
+    assert [r["request_id"] for r in read_spool(tmp_path)] == ["w1-3", "w1-4"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -11,22 +10,13 @@ import httpx
 import pytest
 
 from tests.service.serving import ServedService, register_tiny_bundle
+from tests.service.spool_records import read_spool
 from tests.service.tiny_bundle import TINY_FEATURES, applicant_payloads
 
 FEATURE_NAMES = [f.name for f in TINY_FEATURES]
 RECORD_KEYS = {"v", "time", "request_id", "caller_id", "model_tag", "features", "probability", "decision"}
 TIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 SEGMENT_NAME = re.compile(r"^seg-[^-]+-\d{8}\.jsonl(\.open)?$")
-
-
-def read_spool(spool: Path) -> list[dict]:
-    """Every whole record in the spool's segments (closed and open)."""
-    records = []
-    for path in sorted(spool.glob("seg-*")):
-        for line in path.read_bytes().split(b"\n"):
-            if line:
-                records.append(json.loads(line))
-    return records
 
 
 def metric_value(text: str, name: str, labels: str = "") -> float:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from service.spool_appender import RECORD_VERSION, Drain, SecondStamps, SpoolAppender
+from tests.service.spool_records import read_spool
 
 
 def _appender(spool: Path, **kwargs) -> tuple[SpoolAppender, dict[str, int]]:
@@ -35,15 +36,11 @@ def _drain(first_seq: int, n: int, tag: str = "m:1", time_s: float = 1_790_000_0
                  np.full(n, 0.75), np.ones(n, bool))  # fmt: skip
 
 
-def _records(spool: Path) -> list[dict]:
-    return [json.loads(line) for p in sorted(spool.glob("seg-*")) for line in p.read_text().splitlines()]
-
-
 def test_record_holds_every_documented_key(tmp_path: Path) -> None:
     appender, counts = _appender(tmp_path)
     appender.write(_drain(10, 2))
     appender.close_segment()
-    first, second = _records(tmp_path)
+    first, second = read_spool(tmp_path)
     assert first == {
         "v": RECORD_VERSION,
         "time": "2026-09-21T14:13:20.250000Z",
@@ -95,7 +92,7 @@ def test_segments_rotate_at_their_size_and_age(tmp_path: Path) -> None:
     appender.segment_max_age_s = 0.0
     appender.close_if_old()
     assert not list(tmp_path.glob("*.open"))
-    assert [r["request_id"] for r in _records(tmp_path)] == [f"r1-{i:x}" for i in range(7)]
+    assert [r["request_id"] for r in read_spool(tmp_path)] == [f"r1-{i:x}" for i in range(7)]
 
 
 def test_full_spool_drops_whole_drains_and_counts_them(tmp_path: Path) -> None:
@@ -105,7 +102,7 @@ def test_full_spool_drops_whole_drains_and_counts_them(tmp_path: Path) -> None:
     appender.close_segment()
     assert counts["written"] + counts["spool_full"] == 10 and counts["spool_full"] > 0
     assert sum(p.stat().st_size for p in tmp_path.iterdir()) <= 500
-    assert len(_records(tmp_path)) == counts["written"]
+    assert len(read_spool(tmp_path)) == counts["written"]
 
 
 def test_unwritable_directory_counts_write_errors(tmp_path: Path) -> None:
