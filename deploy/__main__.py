@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ Release tooling of the credit-scoring chart (helm/credit-scoring),
 on Helm's Go SDK and the kubernetes client.
 
   render   render the chart offline (like `helm template`), values checked against values.schema.json
-  release  [gate] -> bentoml build [-> containerize] -> upgrade --install -> verify -> roll back on failure
+  release  bentoml build -> load-test gate -> [containerize] -> upgrade --install -> verify -> roll back
   verify   bounded wait for the rollout, HPA present, smoke POST /score through the API server's service proxy
   status   the Helm release, the Deployment's rollout state and the HPA
   local    the whole system on this machine: service + drift sidecar + Prometheus with the chart's alerts
@@ -67,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--release", default="credit-scoring", help="release name [credit-scoring]")
     render.add_argument("--output", "-o", type=Path, default=None, help="write the YAML here [stdout]")
 
-    release = commands.add_parser("release", help="build, upgrade --install, verify, roll back on failure")
+    release = commands.add_parser(
+        "release", help="build, load-test gate, upgrade --install, verify, roll back on failure"
+    )
     _add_values(release)
     _add_cluster(release)
     _add_verify(release)
@@ -76,9 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release.add_argument("--skip-build", action="store_true", help="deploy an image that already exists")
     release.add_argument(
-        "--gate-command",
+        "--bento",
         default=None,
-        help="shell command that must exit 0 before anything is deployed, e.g. 'python -m loadtests.gate'",
+        metavar="TAG",
+        help="with --skip-build: the Bento the image was built from (the gate serves it) [the one built]",
+    )
+    gate = release.add_argument_group(
+        "load-test gate (python -m loadtests.gate, must pass before anything is packaged or deployed)"
+    )
+    gate.add_argument(
+        "--gate-url",
+        default=None,
+        help="load-test the new release running here (e.g. a staging Service) instead of serving the "
+        "Bento locally with bentoml serve",
+    )
+    gate.add_argument(
+        "--gate-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra gate argument, e.g. --gate-arg=--run-time=60 (repeatable)",
+    )
+    gate.add_argument(
+        "--gate-results", type=Path, default=None, help="gate results folder [artifacts/loadtests/...]"
+    )
+    gate.add_argument(
+        "--no-gate", action="store_true", help="release without the load-test gate (said in the log)"
     )
     release.add_argument("--helm-timeout", type=int, default=300, help="seconds Helm may take to apply [300]")
 
@@ -219,26 +245,38 @@ def _verify(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     from deploy import build
     from deploy.chart import deep_merge, load_values
+    from deploy.gate import NothingToGateError, gate_argv, run_gate
     from deploy.helm_release import HelmSdkReleaser
     from deploy.kube import api_client
     from deploy.release import ReleasePlan, release
     from deploy.verify import verify
 
     values = load_values(args.values, args.set)
+    bento: str | None = args.bento
+    package = None
     if not args.skip_build:
         bento = build.build_bento()
         if build.docker_available():
             image = args.image or f"credit-scoring:{bento.split(':', 1)[1]}"
-            build.containerize(bento, image)
+            package = functools.partial(build.containerize, bento, image)
             args.image = image
         else:
             print(
                 "no Docker engine here: Bento built but not containerized; run `bentoml containerize "
-                f"{bento}` where Docker exists and pass --image --skip-build",
+                f"{bento}` where Docker exists and pass --image --skip-build --bento {bento}",
                 file=sys.stderr,
             )
             if args.image is None:
                 return 2
+    gate: list[str] | None = None
+    if args.no_gate:
+        print("release without the load-test gate (--no-gate)", file=sys.stderr)
+    else:
+        try:
+            gate = gate_argv(bento, args.gate_url, args.gate_arg, args.gate_results)
+        except NothingToGateError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     if args.image:
         values = deep_merge(values, _split_image(args.image))
     plan = ReleasePlan(
@@ -247,14 +285,15 @@ def _release(args: argparse.Namespace) -> int:
         values=values,
         verify=_verify_options(args, values),
         helm_timeout_s=args.helm_timeout,
-        gate_command=args.gate_command,
+        gate_argv=gate,
     )
     client = api_client(args.kubeconfig, args.context)
     outcome = release(
         plan,
         HelmSdkReleaser(kubeconfig=args.kubeconfig, context=args.context),
         run_verify=lambda options: verify(client, options),
-        run_gate=build.run_gate,
+        run_gate=run_gate,
+        package=package,
     )
     return 0 if outcome.ok else 1
 

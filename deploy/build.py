@@ -40,9 +40,3 @@ def build_bento(bentoml: str = "bentoml") -> str:
 def containerize(bento_tag: str, image: str, bentoml: str = "bentoml") -> None:
     """``bentoml containerize`` the Bento as ``image`` (repository:tag)."""
     run([bentoml, "containerize", bento_tag, "--image-tag", image])
-
-
-def run_gate(command: str) -> int:
-    """Run the release gate (e.g. ``python -m loadtests.gate``) through the shell; returns its exit code."""
-    print(f"+ {command}  (release gate)", flush=True)
-    return subprocess.run(command, shell=True, cwd=REPO_ROOT, check=False).returncode

@@ -28,7 +28,7 @@ bento=$(.venv/bin/bentoml build --output tag | tail -1 | sed 's/^__tag__://')
 kind load docker-image "$image" --name "$cluster"
 
 # No Prometheus Operator here: skip its objects. Two replicas fit a one-node cluster.
-.venv/bin/python -m deploy release --skip-build --image "$image" -n "$namespace" --release e2e \
+.venv/bin/python -m deploy release --skip-build --image "$image" --bento "$bento" -n "$namespace" --release e2e \
     --set metrics.serviceMonitor.enabled=false --set metrics.prometheusRule.enabled=false \
     --set image.pullPolicy=Never --timeout 600
 .venv/bin/python -m deploy status -n "$namespace" --release e2e

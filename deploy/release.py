@@ -1,4 +1,4 @@
-"""``release``: gate, build, ``upgrade --install``, verify, and roll back when verification fails."""
+"""``release``: gate, package, ``upgrade --install``, verify, and roll back when verification fails."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ class ReleasePlan:
     """What verification checks."""
     helm_timeout_s: int = 300
     """Longest time Helm may take to apply the manifests."""
-    gate_command: str | None = None
-    """Shell command that must exit 0 before the release (the load-test gate); ``None`` skips it."""
+    gate_argv: list[str] | None = None
+    """The load-test gate's command line (``deploy/gate.py``), which must exit 0 before anything is packaged
+    or deployed; ``None`` releases without it (``--no-gate``)."""
 
 
 @dataclass
@@ -46,22 +47,32 @@ def release(
     plan: ReleasePlan,
     releaser: Releaser,
     run_verify: Callable[[VerifyOptions], VerifyReport],
-    run_gate: Callable[[str], int] | None = None,
+    run_gate: Callable[[list[str]], int] | None = None,
+    package: Callable[[], None] | None = None,
     log: Callable[[str], None] = print,
 ) -> ReleaseOutcome:
-    """Gate, install or upgrade, verify; when verification fails, roll back to the previous revision."""
+    """Gate, package, install or upgrade, verify; when verification fails, roll back to the previous revision.
+
+    ``package`` (``bentoml containerize`` of the gated Bento) runs only once the gate has passed.
+    """
     outcome = ReleaseOutcome(ok=False)
 
     def say(message: str) -> None:
         outcome.messages.append(message)
         log(message)
 
-    if plan.gate_command:
-        code = run_gate(plan.gate_command) if run_gate is not None else 1
+    if plan.gate_argv:
+        code = run_gate(plan.gate_argv) if run_gate is not None else 1
         if code != 0:
-            say(f"release gate failed (exit {code}): nothing deployed")
+            say(f"release gate failed (exit {code}): nothing packaged or deployed")
             return outcome
         say("release gate passed")
+    if package is not None:
+        try:
+            package()
+        except Exception as exc:
+            say(f"packaging failed: {exc}; nothing deployed")
+            return outcome
     previous: int | None
     try:
         previous = int(releaser.status(plan.release, plan.namespace).get("version") or 0) or None

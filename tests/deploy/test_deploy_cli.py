@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
 from typing import Any
 
 import pytest
 
 from deploy.__main__ import build_parser, fullname, main
+from deploy.gate import NothingToGateError, gate_argv
 from deploy.kube import api_client_for_host
-from deploy.release import ReleasePlan, release
 from deploy.verify import VerifyOptions, verify
 from tests.deploy.fake_apiserver import FakeCluster, deployment, fake_apiserver, hpa
+from tests.deploy.release_fakes import NAME, NS, FakeClock, FakeHelm, healthy_cluster, run_release
 
 pytest.importorskip("kubernetes", reason="the kubernetes client is not installed")
-
-NAME, NS = "prod-credit-scoring", "risk"
-
-
-class FakeClock:
-    """Monotonic time that only moves when the code under test sleeps (no real waiting)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _verify(cluster: FakeCluster, clock: FakeClock, **options: Any):
@@ -38,13 +22,6 @@ def _verify(cluster: FakeCluster, clock: FakeClock, **options: Any):
         client = api_client_for_host(url)
         opts = VerifyOptions(name=NAME, namespace=NS, timeout_s=30, poll_s=2, **options)
         return verify(client, opts, sleep=clock.sleep, clock=clock.time, log=lambda _: None)
-
-
-def _healthy(**status: Any) -> FakeCluster:
-    return FakeCluster(
-        deployment_states=[deployment(NAME, NS, generation=3, observed=3, **status)],
-        hpas={NAME: hpa(NAME, NS, NAME)},
-    )
 
 
 def test_rollout_success_checks_hpa_and_smoke_posts_to_score_via_service_proxy() -> None:
@@ -101,7 +78,7 @@ def test_observed_generation_that_never_catches_up_is_reported() -> None:
 
 
 def test_missing_hpa_fails_unless_autoscaling_is_off() -> None:
-    cluster = _healthy()
+    cluster = healthy_cluster()
     cluster.hpas = {}
     report = _verify(cluster, FakeClock())
     assert [name for name, passed, _ in report.checks if not passed] == ["hpa"]
@@ -118,69 +95,24 @@ def test_missing_hpa_fails_unless_autoscaling_is_off() -> None:
     ids=["http-503", "probability-out-of-range", "no-decision"],
 )
 def test_bad_smoke_answers_fail_verification(status: int, answer: dict) -> None:
-    cluster = _healthy()
+    cluster = healthy_cluster()
     cluster.score_status, cluster.score_answer = status, answer
     report = _verify(cluster, FakeClock())
     assert [name for name, passed, _ in report.checks if not passed] == ["smoke /score"]
 
 
-@dataclass
-class FakeHelm:
-    """Records Helm calls; ``installed`` is the current revision (0: no release)."""
-
-    installed: int = 4
-    fail_upgrade: bool = False
-    calls: list[tuple[str, Any]] = field(default_factory=list)
-
-    def status(self, release_name: str, namespace: str) -> dict[str, Any]:
-        self.calls.append(("status", release_name))
-        if not self.installed:
-            raise LookupError("release: not found")
-        return {"version": self.installed}
-
-    def upgrade_install(self, release_name: str, namespace: str, values: dict, timeout_s: int) -> int:
-        self.calls.append(("upgrade_install", values))
-        if self.fail_upgrade:
-            raise RuntimeError("an object was rejected")
-        self.installed += 1
-        return self.installed
-
-    def rollback(self, release_name: str, namespace: str, revision: int | None) -> None:
-        self.calls.append(("rollback", revision))
-
-
-def _release(cluster: FakeCluster, helm: FakeHelm, gate_exit: int | None = None):
-    clock = FakeClock()
-    plan = ReleasePlan(
-        release="prod",
-        namespace=NS,
-        values={"image": {"repository": "r", "tag": "2"}},
-        verify=VerifyOptions(name=NAME, namespace=NS, timeout_s=30, poll_s=2),
-        gate_command=None if gate_exit is None else "python -m loadtests.gate",
-    )
-    with fake_apiserver(cluster) as url:
-        client = api_client_for_host(url)
-        return release(
-            plan,
-            helm,
-            run_verify=lambda o: verify(client, o, sleep=clock.sleep, clock=clock.time, log=lambda _: None),
-            run_gate=lambda _: gate_exit if gate_exit is not None else 0,
-            log=lambda _: None,
-        )
-
-
 def test_release_success_does_not_roll_back() -> None:
     helm = FakeHelm()
-    outcome = _release(_healthy(), helm)
+    outcome = run_release(healthy_cluster(), helm)
     assert outcome.ok and outcome.revision == 5 and outcome.rolled_back_to is None
     assert "rollback" not in [name for name, _ in helm.calls]
 
 
 def test_failed_smoke_test_rolls_back_to_the_previous_revision() -> None:
-    cluster = _healthy()
+    cluster = healthy_cluster()
     cluster.score_status, cluster.score_answer = 500, {"error": "boom"}
     helm = FakeHelm(installed=4)
-    outcome = _release(cluster, helm)
+    outcome = run_release(cluster, helm)
     assert not outcome.ok
     assert ("rollback", 4) in helm.calls
     assert outcome.rolled_back_to == 4
@@ -191,24 +123,75 @@ def test_failed_rollout_rolls_back() -> None:
         deployment_states=[deployment(NAME, NS, generation=2, observed=2, ready=0, available=0)]
     )
     helm = FakeHelm(installed=7)
-    outcome = _release(cluster, helm)
+    outcome = run_release(cluster, helm)
     assert not outcome.ok and outcome.rolled_back_to == 7
 
 
 def test_failed_first_install_has_nothing_to_roll_back_to() -> None:
-    cluster = _healthy()
+    cluster = healthy_cluster()
     cluster.score_status = 500
     helm = FakeHelm(installed=0)
-    outcome = _release(cluster, helm)
+    outcome = run_release(cluster, helm)
     assert not outcome.ok and outcome.rolled_back_to is None
     assert "rollback" not in [name for name, _ in helm.calls]
 
 
-def test_failed_gate_deploys_nothing() -> None:
-    helm = FakeHelm()
-    outcome = _release(_healthy(), helm, gate_exit=3)
+def test_failed_gate_packages_and_deploys_nothing() -> None:
+    helm, gated, packaged = FakeHelm(), [], []
+    outcome = run_release(
+        healthy_cluster(),
+        helm,
+        gate_argv=["gate", "--bento", "credit_scoring:new"],
+        run_gate=lambda argv: gated.append(argv) or 3,
+        package=lambda: packaged.append(True),
+    )
     assert not outcome.ok
-    assert helm.calls == []
+    assert gated == [["gate", "--bento", "credit_scoring:new"]]
+    assert packaged == [] and helm.calls == []
+    assert "release gate failed (exit 3): nothing packaged or deployed" in outcome.messages
+
+
+def test_passed_gate_is_followed_by_packaging_then_the_upgrade() -> None:
+    helm, steps = FakeHelm(), []
+    outcome = run_release(
+        healthy_cluster(),
+        helm,
+        gate_argv=["gate"],
+        run_gate=lambda argv: steps.append("gate") or 0,
+        package=lambda: steps.append(f"package, {len(helm.calls)} helm calls before"),
+    )
+    assert outcome.ok, outcome.messages
+    assert steps == ["gate", "package, 0 helm calls before"]
+    assert [name for name, _ in helm.calls] == ["status", "upgrade_install"]
+
+
+def test_failed_packaging_deploys_nothing() -> None:
+    helm = FakeHelm()
+
+    def package() -> None:
+        raise RuntimeError("docker build failed")
+
+    outcome = run_release(healthy_cluster(), helm, gate_argv=None, package=package)
+    assert not outcome.ok and helm.calls == []
+    assert "packaging failed: docker build failed; nothing deployed" in outcome.messages
+
+
+def test_gate_command_targets_the_new_release() -> None:
+    bento = gate_argv("credit_scoring:abc", extra=["--run-time", "60"], results=None)
+    assert bento[:3] == [sys.executable, "-m", "loadtests.gate"]
+    assert bento[3:] == ["--bento", "credit_scoring:abc", "--run-time", "60"]
+    url = gate_argv("credit_scoring:abc", url="https://staging.example", results=None)
+    assert url[3:] == ["--url", "https://staging.example", "--allow-remote"]
+    with pytest.raises(NothingToGateError, match="--bento TAG"):
+        gate_argv(None, url=None)
+
+
+def test_release_of_a_prebuilt_image_without_bento_or_gate_url_stops_before_the_cluster(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["release", "--skip-build", "--image", "r:2", "--kubeconfig", "/nonexistent/kubeconfig"])
+    assert code == 2
+    assert "nothing to load-test: pass --bento TAG" in capsys.readouterr().err
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,7 +199,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as exit_info:
             build_parser().parse_args([*command, "--help"])
         assert exit_info.value.code == 0
-    assert "--gate-command" in capsys.readouterr().out
+    assert "--gate-url" in capsys.readouterr().out
 
 
 def test_render_command_writes_the_manifests(tmp_path) -> None:

@@ -1,0 +1,37 @@
+"""Serving from a Bento pins an unversioned bundle tag to the model version the Bento was built with."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from service.bento_models import pinned_bundle_tag, served_bento_model_tags
+
+SHIPPED = ["credit_scorer:shipped1", "other_model:v9"]
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        ("credit_scorer:latest", "credit_scorer:shipped1"),
+        ("credit_scorer", "credit_scorer:shipped1"),
+        ("credit_scorer:explicit7", "credit_scorer:explicit7"),
+        ("other_model:latest", "other_model:v9"),
+        ("absent_model:latest", "absent_model:latest"),
+    ],
+)
+def test_pinned_bundle_tag(requested: str, expected: str) -> None:
+    assert pinned_bundle_tag(requested, SHIPPED) == expected
+
+
+def test_outside_a_bento_the_requested_tag_is_kept() -> None:
+    assert pinned_bundle_tag("credit_scorer:latest", []) == "credit_scorer:latest"
+
+
+def test_served_bento_model_tags_reads_the_bento_manifest() -> None:
+    models = [SimpleNamespace(tag="credit_scorer:shipped1"), SimpleNamespace(tag="other_model:v9")]
+    service = SimpleNamespace(bento=SimpleNamespace(info=SimpleNamespace(all_models=models)))
+    assert served_bento_model_tags(service) == SHIPPED
+    assert served_bento_model_tags(SimpleNamespace(bento=None)) == []
+    assert served_bento_model_tags(object()) == []
