@@ -150,3 +150,24 @@ def test_knee_mode_records_benchmark_section_only(running_service: str, tmp_path
     else:
         assert done.returncode == EXIT_BREACH and summary["knee"] is None
         assert "No step met the SLO" in text
+
+
+def test_soak_mode_watches_memory_and_latency_of_the_service_it_started(
+    model_home: dict, tmp_path: Path
+) -> None:
+    """A short soak: four windows of steady load, the served process tree's memory sampled throughout."""
+    done = run_gate(
+        ["--model-tag", model_home["MODEL_TAG"], "--mode", "soak", "--soak-users", "4",
+         "--soak-seconds", "16", "--window-seconds", "4", "--results", str(tmp_path / "run"),
+         "--slo", str(write_slo(tmp_path / "slo.yaml"))],
+        env={"BENTOML_HOME": model_home["BENTOML_HOME"]},
+    )  # fmt: skip
+    assert done.returncode in (EXIT_PASS, EXIT_BREACH), done.stdout + done.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert len(summary["windows"]) == 4
+    assert summary["memory"]["samples"] >= 5 and summary["memory"]["peak_mib"] > 50
+    soak = {check["metric"]: check for check in summary["checks"] if check["source"] == "soak"}
+    assert set(soak) == {"rss_mib_per_hour", "p95_growth"}
+    assert all(check["observed"] is not None for check in soak.values()), soak
+    if any(check["outcome"] == "FAIL" for check in soak.values()):
+        assert done.returncode == EXIT_BREACH and summary["breaches"]
