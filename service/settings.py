@@ -22,7 +22,8 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     bundle_tag: str = "credit_scorer:latest"
-    """BentoML model tag of the bundle to serve (``name:version`` or ``name:latest``)."""
+    """BentoML model tag of the bundle to serve (``name:version`` or ``name:latest``); served from a Bento,
+    ``name:latest`` means the version the Bento was built with (``service/bento_models.py``)."""
     max_batch_size: int = Field(default=1000, ge=1)
     """Most applicants accepted in one request; larger batches are answered with 413."""
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
