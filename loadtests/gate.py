@@ -444,6 +444,8 @@ def run_gate(args: argparse.Namespace) -> int:
     summary["breaches"] = [check.label for check in breaches(checks)]
     summary["passed"] = not summary["breaches"]
     (results / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if sampler is not None:
+        sampler.write_csv(results / "memory.csv")
 
     print(render_table(checks))
     if args.mode == "knee" and summary["knee"]:

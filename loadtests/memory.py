@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import threading
 import time
+from pathlib import Path
 
 import psutil
 
@@ -59,6 +61,13 @@ class RssSampler:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self.interval_s + 1)
+
+    def write_csv(self, path: Path) -> None:
+        """Write the samples as ``seconds,rss_mib`` rows (a header first), to plot or re-fit the trend."""
+        with path.open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["seconds", "rss_mib"])
+            writer.writerows((f"{t:.1f}", f"{mib:.2f}") for t, mib in self.samples)
 
     def _run(self) -> None:
         while not self._stop.is_set():

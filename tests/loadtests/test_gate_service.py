@@ -166,6 +166,11 @@ def test_soak_mode_watches_memory_and_latency_of_the_service_it_started(
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert len(summary["windows"]) == 4
     assert summary["memory"]["samples"] >= 5 and summary["memory"]["peak_mib"] > 50
+    with (tmp_path / "run" / "memory.csv").open() as samples:
+        rows = list(csv.DictReader(samples))
+    assert len(rows) == summary["memory"]["samples"]
+    peak = max(float(row["rss_mib"]) for row in rows)
+    assert peak == pytest.approx(summary["memory"]["peak_mib"], abs=0.01)
     soak = {check["metric"]: check for check in summary["checks"] if check["source"] == "soak"}
     assert set(soak) == {"rss_mib_per_hour", "p95_growth"}
     assert all(check["observed"] is not None for check in soak.values()), soak
