@@ -33,7 +33,7 @@ class LoadProfile:
     """Reasons asked per applicant by the ``/score`` with explanations scenario."""
     shape: str = "none"
     """Load shape: ``none`` (use ``-u``/``-r``/``-t``), ``step`` (step ramp) or ``soak``."""
-    step_users: str = "8,16,32,64,96,128,160"
+    step_users: str = "8,16,32,64,80,96,112,128,144,160"
     """Users of each step of the step ramp, comma-separated, ascending."""
     step_seconds: float = 15.0
     """Duration of each step of the step ramp."""
