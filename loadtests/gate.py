@@ -139,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="reference rows exported for sampling (default: %(default)s)",
     )
     run.add_argument(
-        "--steps", default="8,16,32,64,80,96,112,128,144,160", help="knee mode: users per step (default: %(default)s)"
+        "--steps",
+        default=LoadProfile.step_users,
+        help="knee mode: users per step (default: %(default)s)",
     )
     run.add_argument(
         "--step-seconds", type=float, default=15.0, help="knee mode: seconds per step (default: %(default)s)"
