@@ -138,17 +138,13 @@ def _importance_ranking(
     """Total split gain of each column in a LightGBM model fitted on (a subsample of) the rows."""
     import lightgbm as lgb
 
+    from training.models import DEFAULT_LIGHTGBM_PARAMS
+
     rows = _subsample(len(X), config.importance_max_rows, random_state)
-    # small, regularised trees: deep ones hand split gain to high-cardinality noise columns
+    # the first tuning trial's small, regularised trees: deep ones hand split gain to high-cardinality noise
     params = {
         "objective": "binary",
-        "learning_rate": 0.05,
-        "num_leaves": 7,
-        "min_child_samples": 100,
-        "feature_fraction": 0.5,
-        "bagging_fraction": 0.8,
-        "bagging_freq": 1,
-        "reg_lambda": 5.0,
+        **DEFAULT_LIGHTGBM_PARAMS,
         "seed": random_state,
         "deterministic": True,
         "force_col_wise": True,
