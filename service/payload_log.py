@@ -48,7 +48,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import orjson
 
-from service.payload_log_process import frame
+from service.payload_log_process import frame, write_all
 from service.spool_appender import Drain
 
 logger = logging.getLogger(__name__)
@@ -164,9 +164,7 @@ class _WriterProcess:
         self._status_thread.join(timeout_s)
 
     def _write_frame(self, payload: bytes) -> None:
-        view = memoryview(frame(payload))
-        while view:
-            view = view[os.write(self._stdin_fd, view) :]
+        write_all(self._stdin_fd, frame(payload))
 
     def _read_statuses(self) -> None:
         assert self.process.stdout is not None
@@ -180,7 +178,7 @@ class _WriterProcess:
             with self._lock:
                 sent = self._in_flight.popleft() if self._in_flight else 0
             if sent > accounted:
-                self._writer.settle_lost(sent - accounted)
+                self._writer.drop_unwritten(sent - accounted)
         self.process.wait()
         with self._lock:  # no frame is sent after this: what is still in flight is lost
             self._gone = True
@@ -189,7 +187,7 @@ class _WriterProcess:
         if lost:
             logger.error("payload log: writer process %d exited (status %s) with %d records unwritten",
                          self.process.pid, self.process.returncode, lost)  # fmt: skip
-            self._writer.settle_lost(lost)
+            self._writer.drop_unwritten(lost)
 
 
 class PayloadLogWriter:
@@ -312,8 +310,9 @@ class PayloadLogWriter:
         self._settle(accounted)
         return accounted
 
-    def settle_lost(self, n_records: int) -> None:
-        """Count records sent to a writer process that it never accounted for as ``write_error`` drops."""
+    def drop_unwritten(self, n_records: int) -> None:
+        """Count records that will never be written as ``write_error`` drops: their packing failed, no writer
+        process took them, or the one they were sent to never accounted for them."""
         self._on_dropped("write_error", n_records)
         self._settle(n_records)
 
@@ -368,8 +367,7 @@ class PayloadLogWriter:
                         payload = pickle.dumps(drain_of(batches), protocol=pickle.HIGHEST_PROTOCOL)
                     except Exception:  # a bug must not lose records silently: count them
                         logger.exception("payload log: could not pack %d records", n_records)
-                        self._on_dropped("write_error", n_records)
-                        self._settle(n_records)
+                        self.drop_unwritten(n_records)
                         continue
                     self._outbox.append((payload, n_records))
         finally:
@@ -380,8 +378,7 @@ class PayloadLogWriter:
         if process is not None and process.send(payload, n_records):
             return
         self._log_error("payload log: the writer process is not running; %d records dropped", n_records)
-        self._on_dropped("write_error", n_records)
-        self._settle(n_records)
+        self.drop_unwritten(n_records)
 
     def _ensure_process(self) -> _WriterProcess | None:
         """The running writer process, started (again) if it is not running and the last try is 1 s old."""

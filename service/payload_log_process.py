@@ -133,7 +133,7 @@ def serve(config: dict[str, Any]) -> None:
                 report = outcome.report()
                 if worker_listening:
                     try:
-                        _write_all(STDOUT_FD, report)
+                        write_all(STDOUT_FD, report)
                     except OSError:  # the worker is gone: keep writing what it sent
                         worker_listening = False
             appender.close_if_old()
@@ -156,7 +156,8 @@ def _write(appender: SpoolAppender, outcome: _Outcome, payload: bytes) -> None:
         outcome.on_dropped("write_error", drain.n_records)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the pipe or file ``fd`` (``os.write`` may take only part of it)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
