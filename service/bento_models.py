@@ -10,7 +10,10 @@ or ``latest`` tag is pinned to the Bento's own version of that model.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service.settings import ServiceSettings
 
 
 def pinned_bundle_tag(requested: str, bento_model_tags: Iterable[str]) -> str:
@@ -35,3 +38,9 @@ def served_bento_model_tags(service: Any) -> list[str]:
     if bento is None:
         return []
     return [str(model.tag) for model in bento.info.all_models]
+
+
+def settings_for_served_bento(settings: ServiceSettings, service: Any) -> ServiceSettings:
+    """``settings`` with the bundle tag pinned to the model of the Bento ``service`` runs from, if any."""
+    bundle_tag = pinned_bundle_tag(settings.bundle_tag, served_bento_model_tags(service))
+    return settings.model_copy(update={"bundle_tag": bundle_tag})

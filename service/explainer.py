@@ -12,7 +12,7 @@ import logging
 import bentoml
 import numpy as np
 
-from service.bento_models import pinned_bundle_tag, served_bento_model_tags
+from service.bento_models import settings_for_served_bento
 from service.errors import NotReadyError
 from service.loader import BackgroundLoader, LoadedModel
 from service.settings import ServiceSettings
@@ -44,8 +44,7 @@ class Explainer:
 
     def __init__(self) -> None:
         self._model: LoadedModel | None = None
-        bundle_tag = pinned_bundle_tag(SETTINGS.bundle_tag, served_bento_model_tags(Explainer))
-        settings = SETTINGS.model_copy(update={"bundle_tag": bundle_tag})
+        settings = settings_for_served_bento(SETTINGS, Explainer)
         self._loader = BackgroundLoader(settings, self._install, name="explainer-loader")
         self._loader.start()
 

@@ -16,7 +16,7 @@ import bentoml
 import numpy as np
 
 from service.app import build_app
-from service.bento_models import pinned_bundle_tag, served_bento_model_tags
+from service.bento_models import settings_for_served_bento
 from service.explainer import Explainer
 from service.front_door import ScoringFrontDoor
 from service.loader import BackgroundLoader, LoadedModel
@@ -76,8 +76,7 @@ class CreditScorer:
         self.writer: PayloadLogWriter | None = None
         STATE.settings = SETTINGS
         STATE.explain = self._explain
-        bundle_tag = pinned_bundle_tag(SETTINGS.bundle_tag, served_bento_model_tags(CreditScorer))
-        settings = SETTINGS.model_copy(update={"bundle_tag": bundle_tag})
+        settings = settings_for_served_bento(SETTINGS, CreditScorer)
         self._loader = BackgroundLoader(settings, self._install)
         self._loader.start()
 

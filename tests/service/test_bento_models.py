@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from service.bento_models import pinned_bundle_tag, served_bento_model_tags
+from service.bento_models import pinned_bundle_tag, served_bento_model_tags, settings_for_served_bento
+from service.settings import ServiceSettings
 
 SHIPPED = ["credit_scorer:shipped1", "other_model:v9"]
 
@@ -35,3 +36,12 @@ def test_served_bento_model_tags_reads_the_bento_manifest() -> None:
     assert served_bento_model_tags(service) == SHIPPED
     assert served_bento_model_tags(SimpleNamespace(bento=None)) == []
     assert served_bento_model_tags(object()) == []
+
+
+def test_settings_for_served_bento_pins_only_the_bundle_tag() -> None:
+    models = [SimpleNamespace(tag="credit_scorer:shipped1")]
+    service = SimpleNamespace(bento=SimpleNamespace(info=SimpleNamespace(all_models=models)))
+    settings = ServiceSettings(bundle_tag="credit_scorer:latest", max_batch_size=7)
+    pinned = settings_for_served_bento(settings, service)
+    assert pinned.bundle_tag == "credit_scorer:shipped1" and pinned.max_batch_size == 7
+    assert settings_for_served_bento(settings, SimpleNamespace(bento=None)) == settings
