@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -115,3 +115,12 @@ def register_tiny_bundle(bentoml_home: Path, name: str = "credit_scorer", seed: 
         f"print(register(make_tiny_bundle(seed={seed}), name={name!r}))\n"
     )
     return last_line_in_home(bentoml_home, code)
+
+
+def wait_for(predicate: Callable[[], object], timeout_s: float = 15.0, interval_s: float = 0.2) -> None:
+    """Poll ``predicate`` until it is true (a condition, not a timing assertion); fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval_s)

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import psutil
 import pytest
 
 from service.payload_log import PayloadLogWriter
+from tests.service.serving import wait_for
 from tests.service.spool_records import read_spool
 
 pytestmark = pytest.mark.timeout(60)
@@ -44,11 +44,8 @@ def _writer(spool: Path, **kwargs) -> tuple[PayloadLogWriter, dict[str, int]]:
     return writer, counts
 
 
-def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+def _until(condition: Callable[[], bool]) -> None:
+    wait_for(condition, timeout_s=10.0, interval_s=0.01)
 
 
 def _submit(writer: PayloadLogWriter, first: int, n: int) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.serving import ServedService, register_tiny_bundle
+from tests.service.serving import ServedService, register_tiny_bundle, wait_for
 from tests.service.spool_records import read_spool
 from tests.service.tiny_bundle import TINY_FEATURES, applicant_payloads
 
@@ -26,15 +26,6 @@ def metric_value(text: str, name: str, labels: str = "") -> float:
         if line.startswith(name) and (line[len(name)] in " {") and labels in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
-
-
-def wait_for(predicate, timeout_s: float = 15.0) -> None:
-    """Poll ``predicate`` until it is true (a condition, not a timing assertion)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.2)
 
 
 class TestSpool:
