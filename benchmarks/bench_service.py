@@ -56,7 +56,7 @@ import reference_apps  # noqa: E402
 
 from service.bundle import Bundle, FeatureSpec  # noqa: E402
 from service.errors import ServiceError  # noqa: E402
-from service.validation import RequestValidator  # noqa: E402
+from service.request_schema import RequestSchema  # noqa: E402
 from tests.service.serving import ServedService, free_port, last_line_in_home  # noqa: E402
 from tests.service.tiny_bundle import (  # noqa: E402
     TINY_FEATURES,
@@ -268,7 +268,7 @@ def registered_workload(work: Path, bentoml_home: Path, tag: str) -> Workload:
         sys.exit(f"{exact_tag} has no reference sample to draw applicants from")
     names = bundle.feature_names
     pool = bundle.reference[names].astype(float).reset_index(drop=True)
-    validator = RequestValidator(bundle.features, max_batch_size=1, explain_max_k=0)
+    validator = RequestSchema(bundle.features, max_batch_size=1, explain_max_k=0)
     keep = []
     for i, applicant in enumerate(payloads_from_frame(pool, bundle.features, "ref")):
         try:

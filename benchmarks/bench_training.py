@@ -42,9 +42,9 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
 
     if stages & {"generate", "features"}:
+        from service.applicant.schema import CHILD_TABLES
         from training.loader import clean_table
         from training.pipeline import build_training_matrix
-        from training.schema import CHILD_TABLES
         from training.synthetic import generate
 
         started = time.perf_counter()

@@ -18,9 +18,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from service import handlers
+from service.applicant.document import ROW_LIMITS
 from service.errors import ServiceError
 from service.handlers import Reply
-from service.openapi import build_openapi
+from service.openapi import applicant_json_schema, build_openapi
+from service.request_schema import RequestSchema
 from service.state import ScoringState
 
 
@@ -49,6 +51,31 @@ def _response(reply: Reply) -> Response:
 
 def _json_response(payload: Any) -> Response:
     return Response(json.dumps(payload, allow_nan=False).encode(), 200, media_type="application/json")
+
+
+def _openapi_document(state: ScoringState) -> bytes:
+    """The OpenAPI document of the loaded model (or of a placeholder while loading), built once per model."""
+    model, schema = state.model, state.schema
+    key = (model.tag if model else None, state.settings)
+    cached = state.openapi_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    loaded = model is not None and schema is not None
+    if not loaded:
+        schema = RequestSchema(
+            [], max_batch_size=state.settings.max_batch_size, explain_max_k=state.settings.explain_max_k
+        )
+    assert schema is not None
+    document = build_openapi(
+        schema=schema,
+        model_loaded=loaded,
+        threshold=model.bundle.threshold if model else None,
+        model_tag=model.tag if model else None,
+        settings=state.settings,
+    )
+    body = json.dumps(document, allow_nan=False).encode()
+    state.openapi_cache = (key, body)
+    return body
 
 
 def build_app(state: ScoringState) -> Starlette:
@@ -82,19 +109,17 @@ def build_app(state: ScoringState) -> Starlette:
                 "max_body_bytes": state.settings.max_body_bytes,
                 "explain_max_k": state.settings.explain_max_k,
                 "features": [asdict(f) for f in model.bundle.features],
+                "applicant": {
+                    "available": model.feature_row is not None,
+                    "unavailable_reason": model.applicant_unavailable,
+                    "record_limits": ROW_LIMITS,
+                    "schema": applicant_json_schema(),
+                },
             }
         )
 
     async def openapi(_: Request) -> Response:
-        model = state.model
-        return _json_response(
-            build_openapi(
-                features=model.bundle.features if model else None,
-                threshold=model.bundle.threshold if model else None,
-                model_tag=model.tag if model else None,
-                settings=state.settings,
-            )
-        )
+        return Response(_openapi_document(state), 200, media_type="application/json")
 
     return Starlette(
         routes=[

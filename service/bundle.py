@@ -11,6 +11,9 @@ them. A bundle is a directory (stored as a BentoML model ``credit_scorer:<versio
 ``reference.parquet``
     the reference sample for drift: holdout feature rows plus their predicted ``probability`` (and
     ``TARGET`` when known).
+``applicants.jsonl.gz``
+    example applicant documents (the request form of ``POST /score``) of holdout applicants, for load tests,
+    smoke tests and documentation; optional.
 ``model_card.md`` and ``assets/``
     the human-readable model card and the plots and tables it links to.
 
@@ -20,8 +23,8 @@ reference sample and BentoML only to register or look up a bundle.
 
 from __future__ import annotations
 
+import gzip
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +51,7 @@ FeatureDType = Literal["float", "int", "bool"]
 _META_FILE = "bundle.json"
 _MODEL_FILE = "model.txt"
 _REFERENCE_FILE = "reference.parquet"
+_APPLICANTS_FILE = "applicants.jsonl.gz"
 _CARD_FILE = "model_card.md"
 _ASSETS_DIR = "assets"
 
@@ -82,22 +86,6 @@ class FeatureSpec:
     """Share of training rows where the feature was missing."""
     categories: list[str] | None = None
     """Allowed labels for a categorical feature; ``None`` for numeric features."""
-
-    def check(self, value: float | None) -> str | None:
-        """Return why ``value`` is not acceptable for this feature, or ``None`` when it is."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return None if self.missing_allowed else "is required"
-        if isinstance(value, float) and math.isinf(value):
-            return "must be finite"
-        if self.dtype == "bool" and value not in (0, 1):
-            return "must be 0 or 1"
-        if self.dtype == "int" and value != int(value):
-            return "must be a whole number"
-        if self.valid_min is not None and value < self.valid_min:
-            return f"must be >= {self.valid_min:g}"
-        if self.valid_max is not None and value > self.valid_max:
-            return f"must be <= {self.valid_max:g}"
-        return None
 
 
 @dataclass(frozen=True)
@@ -145,6 +133,12 @@ class Bundle:
     """UTC creation time, ISO 8601."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form metadata that later versions may promote to fields (data source, seeds, ...)."""
+    feature_definitions: str = ""
+    """Fingerprint of how the features are computed from an applicant
+    (``service.applicant.definitions.definitions_fingerprint``); empty when unknown. The service scores
+    applicant documents only when its own definitions give the same fingerprint."""
+    example_applicants: list[dict[str, Any]] | None = None
+    """Applicant documents of holdout applicants (the ``applicant`` form of ``POST /score``), or ``None``."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -171,6 +165,7 @@ class Bundle:
             "created_at": self.created_at,
             "extra": self.extra,
             "assets": sorted(self.assets),
+            "feature_definitions": self.feature_definitions,
         }
         (out / _META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False, default=_json_default))
         (out / _MODEL_FILE).write_text(self.booster_text)
@@ -181,13 +176,24 @@ class Bundle:
             target = out / _ASSETS_DIR / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
+        if self.example_applicants is not None:
+            lines = b"".join(json.dumps(a, allow_nan=False).encode() + b"\n" for a in self.example_applicants)
+            (out / _APPLICANTS_FILE).write_bytes(gzip.compress(lines, mtime=0))
         return out
 
     @classmethod
-    def load(cls, directory: str | Path, *, with_reference: bool = True, with_assets: bool = False) -> Bundle:
+    def load(
+        cls,
+        directory: str | Path,
+        *,
+        with_reference: bool = True,
+        with_assets: bool = False,
+        with_applicants: bool = False,
+    ) -> Bundle:
         """Read a bundle written by :meth:`save`.
 
-        ``with_reference`` reads the drift reference sample (needs pandas); ``with_assets`` reads the plots.
+        ``with_reference`` reads the drift reference sample (needs pandas); ``with_assets`` reads the plots;
+        ``with_applicants`` the example applicant documents.
         """
         src = Path(directory)
         meta_path = src / _META_FILE
@@ -212,6 +218,10 @@ class Bundle:
         if with_assets:
             for rel in meta.get("assets", []):
                 assets[rel] = (src / _ASSETS_DIR / rel).read_bytes()
+        applicants = None
+        if with_applicants and (src / _APPLICANTS_FILE).is_file():
+            text = gzip.decompress((src / _APPLICANTS_FILE).read_bytes()).decode()
+            applicants = [json.loads(line) for line in text.splitlines() if line]
         return cls(
             booster_text=model_path.read_text(),
             features=[FeatureSpec(**f) for f in meta["features"]],
@@ -225,6 +235,8 @@ class Bundle:
             reference=reference,
             created_at=meta.get("created_at", ""),
             extra=meta.get("extra", {}),
+            feature_definitions=meta.get("feature_definitions", ""),
+            example_applicants=applicants,
         )
 
     def _validate(self) -> None:
@@ -284,10 +296,19 @@ def resolve_tag(tag: str = f"{BUNDLE_MODEL_NAME}:latest") -> str:
 
 
 def load_registered(
-    tag: str = f"{BUNDLE_MODEL_NAME}:latest", *, with_reference: bool = True, with_assets: bool = False
+    tag: str = f"{BUNDLE_MODEL_NAME}:latest",
+    *,
+    with_reference: bool = True,
+    with_assets: bool = False,
+    with_applicants: bool = False,
 ) -> Bundle:
     """Load a bundle from the BentoML model store by tag (default: the latest ``credit_scorer``)."""
-    return Bundle.load(registered_path(tag), with_reference=with_reference, with_assets=with_assets)
+    return Bundle.load(
+        registered_path(tag),
+        with_reference=with_reference,
+        with_assets=with_assets,
+        with_applicants=with_applicants,
+    )
 
 
 def is_registered(tag: str = f"{BUNDLE_MODEL_NAME}:latest") -> bool:

@@ -46,6 +46,13 @@ class UnknownFeatureError(ServiceError):
     code = "unknown_feature"
 
 
+class UnknownFieldError(ServiceError):
+    """An applicant document names a column its table does not have (HTTP 422)."""
+
+    status = 422
+    code = "unknown_field"
+
+
 class WrongTypeError(ServiceError):
     """A value has the wrong JSON type for its field, e.g. text for a number (HTTP 422)."""
 
@@ -65,6 +72,24 @@ class BatchTooLargeError(ServiceError):
 
     status = 413
     code = "batch_too_large"
+
+
+class TooManyRecordsError(ServiceError):
+    """An applicant's history list holds more records than the documented limit (HTTP 413)."""
+
+    status = 413
+    code = "too_many_records"
+
+
+class ApplicantFormUnavailableError(ServiceError):
+    """The loaded model's features cannot be computed from an applicant document here (HTTP 422).
+
+    The reason says why (features this service version does not define, or defines differently than the
+    training that produced the model); the ``features`` form still works.
+    """
+
+    status = 422
+    code = "applicant_form_unavailable"
 
 
 class BodyTooLargeError(ServiceError):

@@ -73,13 +73,21 @@ def body_too_large(limit: int) -> BodyTooLargeError:
 
 def not_ready_reply(state: ScoringState) -> Reply | None:
     """503 while the model is not loaded or the service is shutting down, else ``None``."""
-    if not state.ready or state.model is None or state.validator is None:
+    if not state.ready or state.model is None or state.schema is None:
         return error_reply(state, NotReadyError(state.not_ready_reason))
     return None
 
 
 def _json(payload: Any) -> bytes:
     return orjson.dumps(payload)
+
+
+def feature_rows(names: list[str], matrix: np.ndarray) -> list[dict[str, float | None]]:
+    """Each row of ``matrix`` as ``{feature: value}``, ``None`` where the value is missing."""
+    return [
+        {name: None if value != value else value for name, value in zip(names, row, strict=True)}
+        for row in matrix.tolist()
+    ]
 
 
 def top_reasons(
@@ -141,10 +149,10 @@ async def score(state: ScoringState, body: bytes) -> Reply:
     unready = not_ready_reply(state)
     if unready is not None:
         return unready
-    model, validator = state.model, state.validator
-    assert model is not None and validator is not None
+    model, schema = state.model, state.schema
+    assert model is not None and schema is not None
     try:
-        parsed = validator.parse(body)
+        parsed = schema.parse(body)
         matrix = parsed.matrix
         n = len(matrix)
         scorer = model.scorer
@@ -162,14 +170,18 @@ async def score(state: ScoringState, body: bytes) -> Reply:
         return error_reply(state, error)
     first_seq, request_ids = state.take_request_ids(n)
     if state.writer is not None:
-        state.writer.submit(first_seq, parsed.caller_ids, model.tag, matrix, probabilities, refused)
+        state.writer.submit(
+            first_seq, parsed.caller_ids, model.tag, parsed.forms, matrix, probabilities, refused
+        )
     metrics = state.metrics
     refused_list = refused.tolist()
     if metrics is not None:
         n_refused = sum(refused_list)
         metrics.count_decisions(n_refused, n)
         metrics.observe_probabilities(probabilities)
+        metrics.count_inputs(parsed.forms, parsed.unknown_labels)
     tag = model.tag
+    rows = feature_rows(model.bundle.feature_names, matrix) if parsed.return_features else None
     if parsed.single:
         result: dict[str, Any] = {
             "id": parsed.caller_ids[0],
@@ -180,6 +192,8 @@ async def score(state: ScoringState, body: bytes) -> Reply:
         }
         if reasons is not None:
             result["reasons"] = reasons[0]
+        if rows is not None:
+            result["features"] = rows[0]
         return Reply(200, _json(result))
     results = [
         {
@@ -196,6 +210,9 @@ async def score(state: ScoringState, body: bytes) -> Reply:
     if reasons is not None:
         for result, row_reasons in zip(results, reasons, strict=True):
             result["reasons"] = row_reasons
+    if rows is not None:
+        for result, row in zip(results, rows, strict=True):
+            result["features"] = row
     return Reply(200, _json({"results": results}))
 
 
@@ -204,25 +221,29 @@ async def explain(state: ScoringState, body: bytes) -> Reply:
     unready = not_ready_reply(state)
     if unready is not None:
         return unready
-    model, validator = state.model, state.validator
-    assert model is not None and validator is not None
+    model, schema = state.model, state.schema
+    assert model is not None and schema is not None
     try:
-        parsed = validator.parse(body, allow_explain=False)
+        parsed = schema.parse(body, allow_explain=False)
         values = await contributions(state, parsed.matrix, in_worker=False)
     except ServiceError as error:
         return error_reply(state, error)
     names = model.bundle.feature_names
     margins = values.sum(axis=1)
+    rows = feature_rows(names, parsed.matrix) if parsed.return_features else None
     results = []
-    for caller_id, row, margin in zip(parsed.caller_ids, values.tolist(), margins.tolist(), strict=True):
-        results.append(
-            {
-                "id": caller_id,
-                "model_tag": model.tag,
-                "base_value": row[-1],
-                "margin": margin,
-                "probability": 1.0 / (1.0 + math.exp(-margin)),
-                "contributions": dict(zip(names, row[:-1], strict=True)),
-            }
-        )
+    for i, (caller_id, row, margin) in enumerate(
+        zip(parsed.caller_ids, values.tolist(), margins.tolist(), strict=True)
+    ):
+        result = {
+            "id": caller_id,
+            "model_tag": model.tag,
+            "base_value": row[-1],
+            "margin": margin,
+            "probability": 1.0 / (1.0 + math.exp(-margin)),
+            "contributions": dict(zip(names, row[:-1], strict=True)),
+        }
+        if rows is not None:
+            result["features"] = rows[i]
+        results.append(result)
     return Reply(200, _json(results[0] if parsed.single else {"results": results}))

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.applicant.definitions import definitions_fingerprint, feature_names
+from service.applicant.document import applicant_type
+from service.applicant.evaluate import FeatureRow
 from service.bundle import Bundle, BundleError, registered_path, resolve_tag
 from service.scorer import Scorer
 from service.settings import ServiceSettings
@@ -32,6 +35,40 @@ class LoadedModel:
     """The bundle (without its reference sample, which needs pandas)."""
     scorer: Scorer
     """The booster, already used once for a warm-up prediction."""
+    feature_row: FeatureRow | None = None
+    """Computes the model's features from an applicant document; ``None`` when this service cannot."""
+    applicant_unavailable: str | None = None
+    """Why applicant documents cannot be scored with this bundle (``None`` when they can)."""
+
+
+def applicant_support(bundle: Bundle) -> tuple[FeatureRow | None, str | None]:
+    """The bundle's features as computed from an applicant document, or ``None`` and the reason why not.
+
+    The service computes them only when it defines every feature of the bundle, and defines them as the
+    training that produced the bundle did (the fingerprint recorded in the bundle): otherwise a score would
+    silently differ from the model's validated behaviour (training/serving skew).
+    """
+    defined = set(feature_names())
+    undefined = [name for name in bundle.feature_names if name not in defined]
+    if undefined:
+        listed = ", ".join(undefined[:3]) + (", ..." if len(undefined) > 3 else "")
+        return None, (
+            f"the model's features {listed} are not defined by this service's feature definitions; "
+            "send the 'features' form"
+        )
+    if not bundle.feature_definitions:
+        return None, (
+            "the bundle does not record how its features were computed (trained before applicant scoring); "
+            "retrain it, or send the 'features' form"
+        )
+    here = definitions_fingerprint(bundle.feature_names)
+    if here != bundle.feature_definitions:
+        return None, (
+            "this service computes the model's features differently than the training that produced it "
+            f"(bundle {bundle.feature_definitions}, service {here}); serve it with the release it was "
+            "trained with, or retrain"
+        )
+    return FeatureRow(bundle.feature_names), None
 
 
 def warm_up_row(bundle: Bundle) -> np.ndarray:
@@ -55,7 +92,16 @@ def load_model(settings: ServiceSettings) -> LoadedModel:
     scorer.contributions(warm_up_row(bundle))
     if probability.shape != (1,) or not 0.0 <= float(probability[0]) <= 1.0:
         raise BundleError(f"warm-up prediction of {tag} is not a probability")
-    return LoadedModel(tag=tag, bundle=bundle, scorer=scorer)
+    feature_row, unavailable = applicant_support(bundle)
+    if feature_row is not None:  # warm the applicant path too: an applicant without any known value
+        row = np.array([feature_row.values(applicant_type()())], dtype=np.float64)
+        if not 0.0 <= float(scorer.probabilities(row)[0]) <= 1.0:
+            raise BundleError(f"warm-up prediction of {tag} from an applicant is not a probability")
+    else:
+        logger.warning("applicant documents cannot be scored with %s: %s", tag, unavailable)
+    return LoadedModel(
+        tag=tag, bundle=bundle, scorer=scorer, feature_row=feature_row, applicant_unavailable=unavailable
+    )
 
 
 class BackgroundLoader:

@@ -84,6 +84,18 @@ class ServiceMetrics:
             "Bytes held in the payload-log spool directory, as last measured by the writer.",
             multiprocess_mode="livemax",
         )
+        self.applicants_by_input = Counter(
+            "credit_scoring_applicants_by_input",
+            "Applicants scored on /score, by the form they were sent in (applicant: application and credit "
+            "history; features: the model's feature vector).",
+            ["input"],
+        )
+        self.unknown_labels = Counter(
+            "credit_scoring_unknown_labels",
+            "Records of scored applicant documents holding a text label the Kaggle schema does not know, "
+            "by table and column (scored as no known label, as training does): a new label upstream.",
+            ["table", "column"],
+        )
         self.ready = Gauge(
             "credit_scoring_ready",
             "1 when the bundle is loaded and a warm-up prediction succeeded in this worker, else 0.",
@@ -96,6 +108,16 @@ class ServiceMetrics:
             self.predictions.labels("refuse").inc(n_refused)
         if n_total - n_refused:
             self.predictions.labels("accept").inc(n_total - n_refused)
+
+    def count_inputs(self, forms: list[str], unknown_labels: list[tuple[str, str]]) -> None:
+        """Count one request's applicants by input form, and the unknown labels they held."""
+        if len(forms) == 1 or len(set(forms)) == 1:
+            self.applicants_by_input.labels(forms[0]).inc(len(forms))
+        else:
+            for form in set(forms):
+                self.applicants_by_input.labels(form).inc(forms.count(form))
+        for table, column in set(unknown_labels):
+            self.unknown_labels.labels(table, column).inc(unknown_labels.count((table, column)))
 
     def observe_probabilities(self, probabilities: np.ndarray) -> None:
         """Add a request's probabilities to the histogram, in one pass for large batches."""

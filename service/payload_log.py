@@ -67,6 +67,7 @@ class _Batch(NamedTuple):
     first_seq: int
     caller_ids: Sequence[str | None]
     model_tag: str
+    forms: Sequence[str]
     matrix: np.ndarray
     probabilities: np.ndarray
     refused: np.ndarray
@@ -98,6 +99,7 @@ def drain_of(batches: Sequence[_Batch]) -> Drain:
     return Drain(
         requests=[(b.time_s, b.first_seq, len(b.probabilities), b.model_tag) for b in batches],
         caller_ids=[caller_id for b in batches for caller_id in b.caller_ids],
+        forms=[form for b in batches for form in b.forms],
         matrix=matrix,
         probabilities=probabilities,
         refused=refused,
@@ -259,11 +261,15 @@ class PayloadLogWriter:
         first_seq: int,
         caller_ids: Sequence[str | None],
         model_tag: str,
+        forms: Sequence[str],
         matrix: np.ndarray,
         probabilities: np.ndarray,
         refused: np.ndarray,
     ) -> None:
-        """Queue the records of one request; never blocks, never raises (drops are counted instead)."""
+        """Queue the records of one request; never blocks, never raises (drops are counted instead).
+
+        ``forms`` holds each record's input form (``features`` or ``applicant``).
+        """
         n = len(probabilities)
         try:
             if self._closed or self._submitted - self._taken + n > self.queue_size:
@@ -273,7 +279,7 @@ class PayloadLogWriter:
             if self._loop is None:  # before the append: the writer thread must see the loop with the record
                 self._loop = _running_loop()
             self._queue.append(
-                _Batch(time.time(), first_seq, caller_ids, model_tag, matrix, probabilities, refused)
+                _Batch(time.time(), first_seq, caller_ids, model_tag, forms, matrix, probabilities, refused)
             )
         except Exception:  # a bug here must not fail scoring
             logger.exception("payload log: could not queue %d records", n)

@@ -36,6 +36,8 @@ class Drain(NamedTuple):
     """Per request: scoring time (epoch seconds), sequence number of its first record, records, model tag."""
     caller_ids: list[str | None]
     """Per record: the caller's id of the applicant, or None."""
+    forms: list[str]
+    """Per record: the input form the applicant was sent in (``features`` or ``applicant``)."""
     matrix: np.ndarray
     """Per record: the feature values in the bundle's feature order (float64, NaN = missing)."""
     probabilities: np.ndarray
@@ -109,7 +111,7 @@ class SpoolAppender:
         self._stamps = SecondStamps()
         prefix = orjson.dumps(request_id_prefix)[1:-1].replace(b"%", b"%%")
         self._record_template = (
-            b'{"v":%d,"time":"%%b","request_id":"%b-%%b","caller_id":%%b,"model_tag":%%b,'
+            b'{"v":%d,"time":"%%b","request_id":"%b-%%b","caller_id":%%b,"model_tag":%%b,"input":"%%b",'
             b'"features":%%b,"probability":%%b,"decision":"%%b"}' % (RECORD_VERSION, prefix)
         )
         keys = (orjson.dumps(name).replace(b"%", b"%%") for name in feature_names)
@@ -158,6 +160,7 @@ class SpoolAppender:
         stamp = self._stamps
         dumps = orjson.dumps
         caller_ids, refused = drain.caller_ids, drain.refused.tolist()
+        forms = [form.encode() for form in drain.forms]
         lines: list[bytes] = []
         i = 0
         for time_s, first_seq, n_records, tag in drain.requests:
@@ -170,13 +173,14 @@ class SpoolAppender:
                         b"%x" % seq,
                         dumps(caller_ids[i]),
                         tag_json,
+                        forms[i],
                         features % tuple(row_values[i].split(b",")),
                         probabilities[i],
                         b"refuse" if refused[i] else b"accept",
                     )
                 )
                 i += 1
-        if i != len(caller_ids) or len(row_values) != i or len(probabilities) != i:
+        if i != len(caller_ids) or len(row_values) != i or len(probabilities) != i or len(forms) != i:
             raise ValueError(f"drain of {len(caller_ids)} records describes {i} in its requests")
         lines.append(b"")
         return b"\n".join(lines)

@@ -1,4 +1,4 @@
-"""What the scoring routes share: the loaded model, its validator, metrics, payload writer and readiness."""
+"""What the scoring routes share: the loaded model, its request schema, metrics, payload writer, readiness."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 from service.loader import LoadedModel
 from service.metrics import ServiceMetrics
 from service.payload_log import PayloadLogWriter
+from service.request_schema import RequestSchema
 from service.settings import ServiceSettings
-from service.validation import RequestValidator
 
 ExplainCall = Callable[[np.ndarray], Awaitable[tuple[str, np.ndarray]]]
 """Async function: matrix -> (model tag, contributions with the base value as last column)."""
@@ -22,11 +22,14 @@ class ScoringState:
     def __init__(self) -> None:
         self.settings = ServiceSettings()
         self.model: LoadedModel | None = None
-        self.validator: RequestValidator | None = None
+        self.schema: RequestSchema | None = None
+        """What a valid request is for the loaded model (``None`` until loaded)."""
         self.writer: PayloadLogWriter | None = None
         self.metrics: ServiceMetrics | None = None
         self.explain: ExplainCall | None = None
         """The explainer service's contributions call (``/explain`` and large ``explain`` batches)."""
+        self.openapi_cache: tuple[object, bytes] | None = None
+        """The OpenAPI document last built, with the (model tag, settings) it was built for."""
         self.ready = False
         self.not_ready_reason = "loading"
         self.shutting_down = False
@@ -43,10 +46,12 @@ class ScoringState:
     ) -> None:
         """Install a loaded model and mark the routes ready."""
         self.settings = settings
-        self.validator = RequestValidator(
+        self.schema = RequestSchema(
             model.bundle.features,
             max_batch_size=settings.max_batch_size,
             explain_max_k=settings.explain_max_k,
+            feature_row=model.feature_row,
+            applicant_unavailable=model.applicant_unavailable,
         )
         self.metrics = metrics
         self.writer = writer

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from service.applicant.definitions import definitions_fingerprint, feature_names
 from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, CostWeights, FeatureSpec
 
 BASE_PARAMS: dict[str, Any] = {"objective": "binary", "verbose": -1}
@@ -52,7 +53,9 @@ def train_tiny_bundle(
         model_card: the bundle's model card.
         assets: the bundle's extra files by relative path.
 
-    Same arguments, same booster: LightGBM is deterministic for a given data set and parameters.
+    Same arguments, same booster: LightGBM is deterministic for a given data set and parameters. When every
+    feature is one the applicant contract defines, the bundle records their definitions' fingerprint, so the
+    service also scores applicant documents with it.
     """
     import lightgbm as lgb
 
@@ -77,6 +80,7 @@ def train_tiny_bundle(
         model_card=model_card,
         assets=dict(assets or {}),
         reference=scored,
+        feature_definitions=definitions_fingerprint(names) if set(names) <= set(feature_names()) else "",
     )
 
 

@@ -2,7 +2,7 @@
 
 ``load_tables`` is the entry point: it reads each file with pyarrow (multi-threaded, text columns straight
 into dictionary-encoded categories, so the 27M-row ``bureau_balance`` fits comfortably in memory), checks the
-columns and their kinds against :mod:`training.schema`, and applies :func:`clean_table`:
+columns and their kinds against :mod:`service.applicant.schema`, and applies :func:`clean_table`:
 
 * every ``DAYS_*`` value equal to ``SENTINEL_DAYS`` (365243, Kaggle's "no date") becomes NaN, which turns the
   column into float64 (``DAYS_EMPLOYED`` of pensioners, the five due-date columns of previous applications);
@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from training.schema import (
+from service.applicant.schema import (
     MISSING_LABEL,
     REQUIRED_TABLES,
     SENTINEL_DAYS,
@@ -169,7 +169,7 @@ def validate_table(name: str, df: pd.DataFrame, *, source: str | None = None) ->
     column. Integers in a float column, or floats holding whole numbers in an int column, are accepted.
 
     Args:
-        name: table name, a key of ``training.schema.TABLES``.
+        name: table name, a key of ``service.applicant.schema.TABLES``.
         df: the table, raw (as in the CSV) or cleaned.
         source: how to name the table in messages; defaults to its Kaggle file name.
     """

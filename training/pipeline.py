@@ -15,15 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from service.applicant.definitions import definitions_fingerprint
+from service.applicant.schema import CHILD_TABLES
 from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
 from training.data_report import DataReport, build_data_report
+from training.documents import documents_for
 from training.feature_spec import build_feature_specs
 from training.features import build_features
 from training.fingerprint import fingerprint_tables, library_versions
 from training.loader import clean_table, load_tables
 from training.model_card import build_model_card
 from training.modeling import ModelingConfig, ModelingOutcome, train_and_evaluate
-from training.schema import CHILD_TABLES
 from training.synthetic import DEFAULT_APPLICANTS, generate
 from training.tracking import RunTracker
 
@@ -49,6 +51,9 @@ class TrainingConfig:
     """Selection, cross-validation, tuning and cost settings."""
     progress: bool = True
     """Show progress bars and step timings on stderr."""
+    example_applicants: int = 200
+    """Holdout applicants stored in the bundle as applicant documents (the request form of ``POST /score``)
+    for load tests, smoke tests and documentation; 0 stores none."""
 
 
 @dataclass
@@ -164,6 +169,7 @@ def _assemble_bundle(
     reference = outcome.X_holdout[selected].head(config.modeling.reference_rows).copy()
     reference[PROBABILITY_COLUMN] = outcome.proba_holdout.loc[reference.index]
     reference[TARGET_COLUMN] = outcome.y_holdout.loc[reference.index].astype(int)
+    examples = documents_for(data.tables, list(reference.index[: config.example_applicants]))
     reference = reference.reset_index(drop=True)
     bundle = Bundle(
         booster_text=outcome.booster.model_to_string(),
@@ -179,6 +185,8 @@ def _assemble_bundle(
             "data_source": data.source,
             "modeling_config": asdict(config.modeling),
         },
+        feature_definitions=definitions_fingerprint(selected),
+        example_applicants=examples,
     )
     bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source)
     return bundle

@@ -95,9 +95,9 @@ def generated_features(
     Applicants come from both the labelled and the unlabelled application tables of the generator (the
     service never sees labels); features are built with the training code, so traffic and training agree.
     """
+    from service.applicant.schema import CHILD_TABLES
     from training.features import build_features
     from training.loader import clean_table
-    from training.schema import CHILD_TABLES
     from training.synthetic import generate
 
     dataset = generate(n_applicants, seed=seed, scenario=scenario)

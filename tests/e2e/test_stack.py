@@ -27,7 +27,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ import yaml
 
 from monitoring.settings import MonitorSettings
 from tests.deploy.dashboards import DASHBOARD_FILES, load, needs_kube_state_metrics, queries
+from tests.e2e.small_model import register_in
 from tests.e2e.stack import (
     REPO_ROOT,
     LaunchedStack,
@@ -189,17 +189,7 @@ def _rfc3339(text: str) -> float:
 def model_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A temporary BentoML home holding the small model."""
     home = tmp_path_factory.mktemp("bentoml_home")
-    env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"}
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.small_model"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    register_in(home)
     return home
 
 

@@ -49,9 +49,9 @@ def applicant_features(
     n_applicants: int, *, seed: int, scenario: str | None = None, columns: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Features (and TARGET) of ``n_applicants`` freshly generated applicants, built as the pipeline does."""
+    from service.applicant.schema import CHILD_TABLES
     from training.features import build_features
     from training.loader import clean_table
-    from training.schema import CHILD_TABLES
     from training.synthetic import generate
 
     with warnings.catch_warnings():

@@ -43,7 +43,7 @@ def server(
         {
             "CREDIT_SCORING_SPOOL_DIR": str(spool_dir),
             "CREDIT_SCORING_MAX_BATCH_SIZE": "50",
-            "CREDIT_SCORING_MAX_BODY_BYTES": "65536",
+            "CREDIT_SCORING_MAX_BODY_BYTES": "1048576",  # room for a few applicants with a long history
             "CREDIT_SCORING_SEGMENT_MAX_AGE_S": "0.5",
         },
         tmp_path_factory.mktemp("logs") / "serve.log",

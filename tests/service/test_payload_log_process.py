@@ -35,8 +35,8 @@ def _run(frames: list[bytes], spool: Path) -> tuple[list[dict], subprocess.Compl
 
 
 def _drain(first_seq: int, n: int) -> bytes:
-    drain = Drain([(1_790_000_000.0, first_seq, n, "m:1")], [None] * n, np.ones((n, 2)), np.full(n, 0.1),
-                  np.zeros(n, bool))  # fmt: skip
+    drain = Drain([(1_790_000_000.0, first_seq, n, "m:1")], [None] * n, ["features"] * n, np.ones((n, 2)),
+                  np.full(n, 0.1), np.zeros(n, bool))  # fmt: skip
     return frame(pickle.dumps(drain))
 
 

@@ -50,7 +50,15 @@ def _until(condition: Callable[[], bool]) -> None:
 
 def _submit(writer: PayloadLogWriter, first: int, n: int) -> None:
     matrix = np.array([[1.5, np.nan]] * n)
-    writer.submit(first, [f"c{i}" for i in range(n)], "m:1", matrix, np.full(n, 0.25), np.zeros(n, bool))
+    writer.submit(
+        first,
+        [f"c{i}" for i in range(n)],
+        "m:1",
+        ["applicant"] * n,
+        matrix,
+        np.full(n, 0.25),
+        np.zeros(n, bool),
+    )
 
 
 def test_records_and_segment_rotation(tmp_path: Path) -> None:
@@ -66,6 +74,7 @@ def test_records_and_segment_rotation(tmp_path: Path) -> None:
     assert [r["request_id"] for r in records] == [writer.request_id(i) for i in range(10)]
     assert records[0]["features"] == {"a": 1.5, "b": None}
     assert records[0]["decision"] == "accept" and records[0]["probability"] == 0.25
+    assert records[0]["input"] == "applicant"
     assert counts == {"written": 10}
 
 
@@ -89,7 +98,8 @@ def test_requests_shipped_together_are_written_as_alone(tmp_path: Path) -> None:
         matrix = rng.random((size, 2)) * 1e5
         matrix[0, 1] = np.nan
         ids = [None if i % 2 else f"caller-{seq + i}" for i in range(size)]
-        requests.append((seq, ids, f"m:{seq % 2}", matrix, rng.random(size), rng.random(size) > 0.5))
+        forms = ["features" if i % 2 else "applicant" for i in range(size)]
+        requests.append((seq, ids, f"m:{seq % 2}", forms, matrix, rng.random(size), rng.random(size) > 0.5))
     for request in requests:
         writer.submit(*request)
     writer.close()  # one drain: the thread never started
@@ -172,7 +182,8 @@ from service.payload_log import PayloadLogWriter
 writer = PayloadLogWriter(sys.argv[1], ["a"], max_bytes=10**9, segment_max_bytes=10**6,
                           segment_max_age_s=600.0, queue_size=100, writer_id="dying")
 writer.start()
-writer.submit(0, ["x", None, "z"], "m:1", np.zeros((3, 1)), np.full(3, 0.5), np.zeros(3, bool))
+writer.submit(0, ["x", None, "z"], "m:1", ["features"] * 3, np.zeros((3, 1)), np.full(3, 0.5),
+              np.zeros(3, bool))
 while writer.pending():
     time.sleep(0.01)
 print(writer._process.process.pid, flush=True)

@@ -14,7 +14,9 @@ from tests.service.spool_records import read_spool
 from tests.service.tiny_bundle import TINY_FEATURES, applicant_payloads
 
 FEATURE_NAMES = [f.name for f in TINY_FEATURES]
-RECORD_KEYS = {"v", "time", "request_id", "caller_id", "model_tag", "features", "probability", "decision"}
+RECORD_KEYS = {
+    "v", "time", "request_id", "caller_id", "model_tag", "input", "features", "probability", "decision"
+}  # fmt: skip
 TIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 SEGMENT_NAME = re.compile(r"^seg-[^-]+-\d{8}\.jsonl(\.open)?$")
 
@@ -57,6 +59,7 @@ class TestSpool:
             assert TIME_FORMAT.match(record["time"])
             assert record["caller_id"] == applicant["id"]
             assert record["model_tag"] == result["model_tag"]
+            assert record["input"] == "features"
             assert list(record["features"]) == FEATURE_NAMES
             for name, value in applicant["features"].items():
                 expected = None if value is None else float(value)

@@ -32,8 +32,8 @@ def _appender(spool: Path, **kwargs) -> tuple[SpoolAppender, dict[str, int]]:
 
 def _drain(first_seq: int, n: int, tag: str = "m:1", time_s: float = 1_790_000_000.25) -> Drain:
     matrix = np.array([[1.5, np.nan]] * n)
-    return Drain([(time_s, first_seq, n, tag)], [f"c{first_seq + i}" for i in range(n)], matrix,
-                 np.full(n, 0.75), np.ones(n, bool))  # fmt: skip
+    return Drain([(time_s, first_seq, n, tag)], [f"c{first_seq + i}" for i in range(n)],
+                 ["applicant"] * n, matrix, np.full(n, 0.75), np.ones(n, bool))  # fmt: skip
 
 
 def test_record_holds_every_documented_key(tmp_path: Path) -> None:
@@ -47,6 +47,7 @@ def test_record_holds_every_documented_key(tmp_path: Path) -> None:
         "request_id": "r1-a",
         "caller_id": "c10",
         "model_tag": "m:1",
+        "input": "applicant",
         "features": {"a": 1.5, "b": None},
         "probability": 0.75,
         "decision": "refuse",
@@ -64,11 +65,13 @@ def test_one_drain_of_many_requests_writes_each_record_as_alone(tmp_path: Path) 
         matrix = rng.random((size, 2)) * 1e5
         matrix[0, 1] = np.nan
         ids = [None if i % 2 else f"caller-{seq + i}" for i in range(size)]
-        parts.append(Drain([(1_790_000_000 + seq / 7, seq, size, f"m:{seq % 2}")], ids, matrix,
+        forms = ["features" if (seq + i) % 3 else "applicant" for i in range(size)]
+        parts.append(Drain([(1_790_000_000 + seq / 7, seq, size, f"m:{seq % 2}")], ids, forms, matrix,
                            rng.random(size), rng.random(size) > 0.5))  # fmt: skip
     together = Drain(
         [r for d in parts for r in d.requests],
         [c for d in parts for c in d.caller_ids],
+        [f for d in parts for f in d.forms],
         np.concatenate([d.matrix for d in parts]),
         np.concatenate([d.probabilities for d in parts]),
         np.concatenate([d.refused for d in parts]),
@@ -139,7 +142,8 @@ def test_lines_are_byte_for_byte_orjson_of_the_documented_record(tmp_path: Path)
     for k, size in enumerate(sizes):
         requests.append((1_790_000_000 + k * 1.000001, seq, size, f"credit_scorer:v{k}%"))
         seq += size
-    drain = Drain(requests, ids, matrix, rng.random(sum(sizes)), rng.random(sum(sizes)) > 0.5)
+    forms = ["applicant" if i % 2 else "features" for i in range(sum(sizes))]
+    drain = Drain(requests, ids, forms, matrix, rng.random(sum(sizes)), rng.random(sum(sizes)) > 0.5)
     appender = SpoolAppender(
         tmp_path, names, writer_id="w", request_id_prefix="host.a_1%_2", max_bytes=10**9,
         segment_max_bytes=10**6, segment_max_age_s=60.0,
@@ -155,6 +159,7 @@ def test_lines_are_byte_for_byte_orjson_of_the_documented_record(tmp_path: Path)
                 "request_id": f"host.a_1%_2-{seq:x}",
                 "caller_id": ids[row],
                 "model_tag": tag,
+                "input": forms[row],
                 "features": dict(zip(names, matrix[row].tolist(), strict=True)),
                 "probability": float(drain.probabilities[row]),
                 "decision": "refuse" if drain.refused[row] else "accept",

@@ -17,13 +17,18 @@ TINY_FEATURES = [
     FeatureSpec("CNT_CHILDREN", "int", "Number of children.", valid_min=0.0),
     FeatureSpec("DAYS_BIRTH", "int", "Age in days, negative, relative to the application.", valid_max=0.0),
     FeatureSpec("FLAG_OWN_CAR", "bool", "Whether the applicant owns a car."),
-    FeatureSpec("AMT_OVERDUE", "float", "Amount overdue on previous credits.", valid_min=0.0),
+    FeatureSpec(
+        "BURO_AMT_CREDIT_SUM_OVERDUE_SUM",
+        "float",
+        "Amount overdue on credits at other lenders.",
+        valid_min=0.0,
+    ),
 ]
 """Feature spec of the tiny bundle: floats, ints and a bool, amounts with valid_min 0, one share in [0, 1]."""
 
 
 def generate_applicants(n: int, seed: int = 0) -> pd.DataFrame:
-    """``n`` synthetic applicants (about 10 % missing AMT_OVERDUE and EXT_SOURCE_2)."""
+    """``n`` synthetic applicants (about 10 % missing BURO_AMT_CREDIT_SUM_OVERDUE_SUM and EXT_SOURCE_2)."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {
@@ -33,11 +38,13 @@ def generate_applicants(n: int, seed: int = 0) -> pd.DataFrame:
             "CNT_CHILDREN": rng.poisson(0.5, n).astype(np.int64),
             "DAYS_BIRTH": -rng.integers(7000, 25000, n),
             "FLAG_OWN_CAR": rng.random(n) < 0.35,
-            "AMT_OVERDUE": np.where(rng.random(n) < 0.8, 0.0, rng.gamma(1.5, 5_000.0, n)).round(2),
+            "BURO_AMT_CREDIT_SUM_OVERDUE_SUM": np.where(
+                rng.random(n) < 0.8, 0.0, rng.gamma(1.5, 5_000.0, n)
+            ).round(2),
         }
     )
     frame.loc[rng.random(n) < 0.1, "EXT_SOURCE_2"] = np.nan
-    frame.loc[rng.random(n) < 0.1, "AMT_OVERDUE"] = np.nan
+    frame.loc[rng.random(n) < 0.1, "BURO_AMT_CREDIT_SUM_OVERDUE_SUM"] = np.nan
     return frame
 
 
@@ -47,7 +54,7 @@ def default_target(frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         -2.5
         + 1.2 * (frame["AMT_CREDIT"] / (frame["AMT_INCOME_TOTAL"] * 5.0)).clip(0, 3)
         - 2.5 * (frame["EXT_SOURCE_2"].fillna(0.5) - 0.6)
-        + 0.00005 * frame["AMT_OVERDUE"].fillna(0.0)
+        + 0.00005 * frame["BURO_AMT_CREDIT_SUM_OVERDUE_SUM"].fillna(0.0)
         + 0.00004 * (frame["DAYS_BIRTH"] + 16000)
         - 0.3 * frame["FLAG_OWN_CAR"]
     )

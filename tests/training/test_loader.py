@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from service.applicant.schema import SENTINEL_DAYS, TABLES
 from training.loader import SchemaError, clean_table, load_tables, read_table, validate_table
-from training.schema import SENTINEL_DAYS, TABLES
 
 
 def _write(df: pd.DataFrame, path: Path) -> Path:

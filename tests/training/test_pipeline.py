@@ -6,10 +6,15 @@ import json
 from pathlib import Path
 
 import lightgbm as lgb
+import msgspec
 import numpy as np
 import pytest
 
+from service.applicant.definitions import definitions_fingerprint
+from service.applicant.document import applicant_type
 from service.bundle import Bundle, load_registered
+from service.loader import applicant_support
+from service.request_schema import RequestSchema
 from training.modeling import ModelingConfig
 from training.pipeline import TrainingConfig, TrainingResult, train
 
@@ -65,14 +70,35 @@ def test_reference_probabilities_are_the_served_model_s(trained: tuple[TrainingR
     np.testing.assert_allclose(booster.predict(rows), bundle.reference["probability"], rtol=1e-9, atol=1e-12)
 
 
-def test_every_training_row_passes_the_feature_spec(trained: tuple[TrainingResult, Path]) -> None:
+def test_every_training_row_passes_the_request_contract(trained: tuple[TrainingResult, Path]) -> None:
+    """The service's own request types accept every training row as a feature vector, value for value."""
     result, _home = trained
     bundle = result.bundle
-    for spec in bundle.features:
-        column = result.outcome.X_train[spec.name].to_numpy(dtype=float)
-        reasons = {spec.check(None if np.isnan(v) else float(v)) for v in column}
-        assert reasons == {None}, f"{spec.name}: {reasons - {None}}"
-        assert spec.description
+    assert all(spec.description for spec in bundle.features)
+    schema = RequestSchema(bundle.features, max_batch_size=1000, explain_max_k=0)
+    train = result.outcome.X_train[bundle.feature_names]
+    for start in range(0, len(train), 1000):
+        chunk = train.iloc[start : start + 1000].to_numpy(dtype=float)
+        rows = [[None if np.isnan(v) else v for v in row] for row in chunk.tolist()]
+        body = json.dumps({"columns": bundle.feature_names, "rows": rows}).encode()
+        np.testing.assert_array_equal(schema.parse(body).matrix, chunk)
+
+
+def test_the_bundle_scores_applicant_documents_as_training_did(trained: tuple[TrainingResult, Path]) -> None:
+    """The bundle records its feature definitions, and its example applicants (holdout applicants as
+    documents) give, through the service's evaluator, the exact feature rows training built for them."""
+    result, _home = trained
+    bundle = load_registered(result.tag, with_applicants=True)
+    assert bundle.feature_definitions == definitions_fingerprint(bundle.feature_names)
+    feature_row, reason = applicant_support(bundle)
+    assert feature_row is not None, reason
+    examples = bundle.example_applicants
+    assert examples is not None and len(examples) == 200
+    decoder = msgspec.json.Decoder(applicant_type())
+    rows = np.array([feature_row.values(decoder.decode(json.dumps(e))) for e in examples])
+    expected = result.outcome.X_holdout[bundle.feature_names].head(200).to_numpy(dtype=float)
+    np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
+    assert (np.isnan(rows) == np.isnan(expected)).all()
 
 
 def test_run_folder_holds_card_runs_table_and_summary(trained: tuple[TrainingResult, Path]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from training.schema import (
+from service.applicant.schema import (
     CHILD_TABLES,
     MISSING_LABEL,
     REQUIRED_TABLES,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from training.schema import MISSING_LABEL, TABLES
+from service.applicant.schema import MISSING_LABEL, TABLES
 
 DAYS_PER_MONTH = 30.4375
 """Average month length, used to turn day offsets into MONTHS_BALANCE and back."""

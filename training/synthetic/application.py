@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from training.schema import SENTINEL_DAYS
+from service.applicant.schema import SENTINEL_DAYS
 from training.synthetic._util import (
     categorical,
     draw_codes,

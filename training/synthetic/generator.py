@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from training.schema import TABLES
+from service.applicant.schema import TABLES
 from training.synthetic.application import make_applicants
 from training.synthetic.balances import make_balances
 from training.synthetic.bureau import make_bureau

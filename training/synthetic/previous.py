@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training.schema import SENTINEL_DAYS
+from service.applicant.schema import SENTINEL_DAYS
 from training.synthetic._util import (
     DAYS_PER_MONTH,
     categorical,
@@ -459,6 +459,6 @@ def _descriptive(
 
 def previous_product_labels() -> tuple[str, ...]:
     """Kaggle's PRODUCT_COMBINATION labels."""
-    from training.schema import TABLES
+    from service.applicant.schema import TABLES
 
     return TABLES[TABLE].column("PRODUCT_COMBINATION").categories

@@ -59,7 +59,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from training.schema import SENTINEL_DAYS
+from service.applicant.schema import SENTINEL_DAYS
 
 B0 = -3.62
 W_EXT = {"EXT_SOURCE_1": 0.742, "EXT_SOURCE_2": 0.763, "EXT_SOURCE_3": 0.933}

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from training.schema import TABLES
+from service.applicant.schema import TABLES
 from training.synthetic.generator import SyntheticDataset
 
 TRUE_PROBABILITY_FILE = "true_probability.csv"

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from service.applicant.naming import FEATURE_NAME_PATTERN
 from tests.training.features import tiny
 from training.features import build_features, feature_catalog, feature_domain, feature_names
-from training.features.naming import FEATURE_NAME_PATTERN
 
 CHILD_TABLES = (
     "bureau",

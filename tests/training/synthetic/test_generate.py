@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from service.applicant.schema import SENTINEL_DAYS, TABLES
 from tests.training.synthetic.conftest import SMALL
 from training.loader import clean_table, validate_table
-from training.schema import SENTINEL_DAYS, TABLES
 from training.synthetic import DEFAULT_APPLICANTS, TEST_SHARE, SyntheticDataset, generate, test_rows
 
 PANDAS_KIND = {"int64": "int", "float64": "float", "object": "str", "category": "str"}

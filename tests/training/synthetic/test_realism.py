@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from training.schema import TABLES
+from service.applicant.schema import TABLES
 from training.synthetic import SyntheticDataset
 
 # rows per application_train applicant in Kaggle (child rows cover train and test applicants)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.schema import SENTINEL_DAYS
+from service.applicant.schema import SENTINEL_DAYS
 from training.synthetic import SyntheticDataset
 
 

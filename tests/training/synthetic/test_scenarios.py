@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.schema import TABLES
+from service.applicant.schema import TABLES
 from training.synthetic import SCENARIOS, SyntheticDataset, default_probability, generate, get_scenario
 
 N = 4_000

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from service.applicant.schema import TABLES
 from training.loader import clean_table, load_tables
-from training.schema import TABLES
 from training.synthetic import METADATA_FILE, TRUE_PROBABILITY_FILE, generate, write_dataset
 from training.synthetic.writer import write_csv
 

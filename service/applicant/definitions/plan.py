@@ -1,20 +1,18 @@
-"""Declarative per-applicant aggregation of a child table: numeric statistics and category counts/shares.
+"""Declarative per-applicant aggregation of a history table: numeric statistics and category counts/shares.
 
-A :class:`TablePlan` lists what to compute; the same plan yields the fixed, ordered feature specs (from the
-schema, never from the data) and the feature values, so the two cannot drift apart.
+A :class:`TablePlan` lists what to compute from one table; :meth:`TablePlan.features` turns it into
+feature definitions with names, descriptions and domains taken from the schema (never from the data).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
-from training.features.catalog import NONNEGATIVE, SHARE, Domain, FeatureSpec, column_domain, stat_domain
-from training.features.grouping import Groups, safe_ratio
-from training.features.naming import feature_name, sanitise_label
-from training.schema import TABLES
+from service.applicant.catalog import FeatureDefinition
+from service.applicant.domains import NONNEGATIVE, SHARE, Domain, column_domain, stat_domain
+from service.applicant.expressions import Count, CountWhere, Expr, IsLabel, Raw, ShareWhere, Stat
+from service.applicant.naming import feature_name, sanitise_label
+from service.applicant.schema import TABLES
 
 __all__ = ["CategoryAgg", "NumericAgg", "TablePlan", "column_about", "table_labels"]
 
@@ -37,22 +35,24 @@ def table_labels(table: str, column: str) -> tuple[str, ...]:
     """Known Kaggle labels of a text column (``XNA`` excluded), from the schema."""
     labels = TABLES[table].column(column).categories
     if not labels:
-        raise ValueError(f"{table}.{column} has no known labels in training.schema")
+        raise ValueError(f"{table}.{column} has no known labels in service.applicant.schema")
     return labels
 
 
 @dataclass(frozen=True)
 class NumericAgg:
-    """Statistics of one numeric column (raw Kaggle or derived) over an applicant's rows."""
+    """Statistics of one row value (a raw Kaggle column or a derived value) over an applicant's rows."""
 
     column: str
-    """Column of the prepared values; also the middle part of the feature names."""
+    """Raw column, or the name of the derived value; the middle part of the feature names."""
     stats: tuple[str, ...]
     """Statistics among MEAN, MAX, MIN, SUM, MEDIAN, STD, and SHARE (for a 0/1 indicator)."""
     about: str | None = None
     """What one value is; None takes the schema's description of the raw column."""
     domain: Domain | None = None
     """Values one row can take; None takes the raw column's domain."""
+    value: Expr | None = None
+    """The row value; None reads the raw column ``column``."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class CategoryAgg:
 
 @dataclass(frozen=True)
 class TablePlan:
-    """Everything aggregated from one child table per applicant (or per bureau credit)."""
+    """Everything aggregated from one table per applicant (or per bureau credit)."""
 
     table: str
     """Kaggle table the rows come from."""
@@ -81,6 +81,12 @@ class TablePlan:
     """Category counts/shares, in output order (after the numeric ones)."""
     row_count: bool = True
     """Emit ``<PREFIX>_COUNT``, the number of rows."""
+    rows: str | None = None
+    """Table whose rows are aggregated, when it differs from ``table`` (bureau_balance summaries are
+    aggregated over the bureau credits)."""
+
+    def _rows(self) -> str:
+        return self.rows or self.table
 
     def _about(self, agg: NumericAgg) -> str:
         return agg.about if agg.about is not None else column_about(self.table, agg.column)
@@ -88,90 +94,65 @@ class TablePlan:
     def _domain(self, agg: NumericAgg) -> Domain:
         return agg.domain if agg.domain is not None else column_domain(self.table, agg.column)
 
-    def specs(self) -> list[FeatureSpec]:
+    def features(self) -> list[FeatureDefinition]:
         """The plan's features, in output order."""
-        specs: list[FeatureSpec] = []
+        rows = self._rows()
+        out: list[FeatureDefinition] = []
         if self.row_count:
-            specs.append(
-                FeatureSpec(
+            out.append(
+                FeatureDefinition(
                     feature_name(self.prefix, "COUNT"),
                     "count",
                     self.table,
                     f"Number of {self.unit} (table {self.table}).",
                     NONNEGATIVE,
+                    Count(rows),
                 )
             )
         for agg in self.numeric:
             about, domain = self._about(agg), self._domain(agg)
+            value = agg.value if agg.value is not None else Raw(agg.column)
             for stat in agg.stats:
                 if stat == "SHARE":
                     text = f"Share of {self.unit} for which {about} (table {self.table})."
                 else:
                     text = f"{_STAT_WORDS[stat]} over {self.unit} of: {about} (table {self.table})."
-                specs.append(
-                    FeatureSpec(
+                out.append(
+                    FeatureDefinition(
                         feature_name(self.prefix, agg.column, stat),
                         "value",
                         self.table,
                         text,
                         stat_domain(stat, domain),
+                        Stat(rows, value, stat),
                     )
                 )
         for cat in self.categories:
             about = column_about(self.table, cat.column)
             for label in table_labels(self.table, cat.column):
                 part = sanitise_label(label)
+                condition = IsLabel(cat.column, (label,))
                 if cat.counts:
-                    specs.append(
-                        FeatureSpec(
+                    out.append(
+                        FeatureDefinition(
                             feature_name(self.prefix, cat.column, part, "COUNT"),
                             "count",
                             self.table,
                             f"Number of {self.unit} whose {cat.column} ({about}) is {label!r} "
                             f"(table {self.table}).",
                             NONNEGATIVE,
+                            CountWhere(rows, condition),
                         )
                     )
-                specs.append(
-                    FeatureSpec(
+                out.append(
+                    FeatureDefinition(
                         feature_name(self.prefix, cat.column, part, "SHARE"),
                         "value",
                         self.table,
                         f"Share of {self.unit} whose {cat.column} ({about}) is {label!r} "
                         f"(table {self.table}).",
                         SHARE,
+                        ShareWhere(rows, condition),
                     )
-                )
-        return specs
-
-    def compute(
-        self,
-        groups: Groups,
-        values: Mapping[str, np.ndarray],
-        labels: Mapping[str, np.ndarray],
-    ) -> dict[str, np.ndarray]:
-        """Feature arrays (one entry per group) keyed by name.
-
-        ``values`` holds every numeric column of the plan and ``labels`` the label positions of every
-        category column (see :func:`training.features.grouping.label_codes`), both restricted to the rows
-        kept by ``groups``.
-        """
-        out: dict[str, np.ndarray] = {}
-        count = groups.count()
-        if self.row_count:
-            out[feature_name(self.prefix, "COUNT")] = count
-        stats = groups.stats(values, {agg.column: agg.stats for agg in self.numeric})
-        for agg in self.numeric:
-            for stat in agg.stats:
-                out[feature_name(self.prefix, agg.column, stat)] = stats[(agg.column, stat)]
-        for cat in self.categories:
-            known = table_labels(self.table, cat.column)
-            per_label = groups.label_counts(labels[cat.column], len(known))
-            for position, label in enumerate(known):
-                part = sanitise_label(label)
-                if cat.counts:
-                    out[feature_name(self.prefix, cat.column, part, "COUNT")] = per_label[:, position]
-                out[feature_name(self.prefix, cat.column, part, "SHARE")] = safe_ratio(
-                    per_label[:, position], count
                 )
         return out

@@ -1,9 +1,11 @@
-"""What a feature is: its name, kind, source table, description and the values it can take in reality."""
+"""The values that raw Kaggle columns and per-applicant statistics can take in reality.
+
+A domain is ``(low, high)`` with ``None`` for an open side. Request validation refuses raw values outside
+their column's domain (:mod:`service.applicant.document`), and each feature's domain documents its range and
+bounds the bundle's feature spec.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Literal
 
 __all__ = [
     "NONNEGATIVE",
@@ -11,8 +13,6 @@ __all__ = [
     "SHARE",
     "UNBOUNDED",
     "Domain",
-    "FeatureKind",
-    "FeatureSpec",
     "column_domain",
     "stat_domain",
 ]
@@ -24,27 +24,6 @@ UNBOUNDED: Domain = (None, None)
 NONNEGATIVE: Domain = (0.0, None)
 NONPOSITIVE: Domain = (None, 0.0)
 SHARE: Domain = (0.0, 1.0)
-
-FeatureKind = Literal["value", "count", "flag"]
-"""``value``: float64, NaN when unknown; ``count``: int64, 0 when there is nothing to count;
-``flag``: int64 0/1 indicator (one-hot of a text column, 0 when the text is missing or unknown)."""
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """One output column of :func:`training.features.build_features`."""
-
-    name: str
-    """Column name, only ``[A-Z0-9_]``."""
-    kind: FeatureKind
-    """Storage and missing-value convention, see :data:`FeatureKind`."""
-    table: str
-    """Kaggle table the feature is computed from."""
-    description: str
-    """One sentence saying what the feature is."""
-    domain: Domain
-    """Values that can exist in reality (``None`` = unbounded on that side)."""
-
 
 # Raw Kaggle columns whose sign or range is fixed by what they mean. Everything not listed here and not
 # matched by the name rules in column_domain is unbounded: the full Kaggle files hold negative debts,

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from service.applicant.catalog import FeatureDefinition
+from service.applicant.definitions.plan import CategoryAgg, NumericAgg, TablePlan, column_about
+from service.applicant.domains import NONNEGATIVE, column_domain
+from service.applicant.expressions import IsLabel, Ratio, Raw, Where
 
-import numpy as np
-import pandas as pd
-
-from training.features.aggregate import CategoryAgg, NumericAgg, TablePlan, column_about, table_labels
-from training.features.catalog import NONNEGATIVE, FeatureSpec, column_domain
-from training.features.grouping import (
-    Groups,
-    child_table,
-    float_column,
-    key_positions,
-    label_codes,
-    safe_ratio,
-)
-
-__all__ = ["PLAN", "TABLE", "compute", "feature_specs"]
+__all__ = ["FEATURES", "TABLE"]
 
 TABLE = "previous_application"
 _ALL = ("MEAN", "MAX", "MIN", "SUM", "MEDIAN")
@@ -63,6 +52,7 @@ PLAN = TablePlan(
             ("MEAN", "MAX", "MIN"),
             "amount asked for divided by the amount granted",
             NONNEGATIVE,
+            Ratio(Raw("AMT_APPLICATION"), Raw("AMT_CREDIT")),
         ),
         *(
             NumericAgg(
@@ -70,6 +60,7 @@ PLAN = TablePlan(
                 stats,
                 f"{column_about(TABLE, column)}, counting only {label.lower()} applications",
                 column_domain(TABLE, column),
+                Where(IsLabel("NAME_CONTRACT_STATUS", (label,)), Raw(column)),
             )
             for subset, label, column, stats in _SUBSETS
         ),
@@ -88,24 +79,5 @@ PLAN = TablePlan(
 )
 """Per-applicant statistics and category shares of previous applications (prefix PREV)."""
 
-
-def feature_specs() -> list[FeatureSpec]:
-    """previous_application features, in output order."""
-    return PLAN.specs()
-
-
-def compute(tables: Mapping[str, pd.DataFrame], applicants: pd.Index) -> dict[str, np.ndarray]:
-    """previous_application feature arrays keyed by name, aligned with ``applicants``."""
-    previous = child_table(tables, TABLE)
-    groups = Groups(key_positions(applicants, previous["SK_ID_CURR"]), len(applicants))
-    values = {column: groups.rows(float_column(previous, column)) for column, _ in _NUMERIC}
-    labels = {
-        cat.column: groups.rows(label_codes(previous, cat.column, table_labels(TABLE, cat.column)))
-        for cat in PLAN.categories
-    }
-    values["APPLICATION_CREDIT_RATIO"] = safe_ratio(values["AMT_APPLICATION"], values["AMT_CREDIT"])
-    statuses = table_labels(TABLE, "NAME_CONTRACT_STATUS")
-    for subset, label, column, _ in _SUBSETS:
-        in_subset = labels["NAME_CONTRACT_STATUS"] == statuses.index(label)
-        values[f"{subset}_{column}"] = np.where(in_subset, values[column], np.nan)
-    return PLAN.compute(groups, values, labels)
+FEATURES: tuple[FeatureDefinition, ...] = tuple(PLAN.features())
+"""previous_application features, in output order."""
