@@ -122,12 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_local(commands: argparse._SubParsersAction) -> None:
+    from deploy.local_stack import DEFAULT_API_PORT, DEFAULT_MONITOR_PORT, DEFAULT_PROMETHEUS_PORT
+
     local = commands.add_parser(
         "local",
         help="run the service, the drift sidecar and Prometheus on loopback until Ctrl-C",
         description="Start the scoring service and the drift sidecar sharing a spool directory and, when a "
         "prometheus binary is present, a Prometheus scraping both like the chart's ServiceMonitor with the "
-        "chart's alert rules file; print the URLs; Ctrl-C stops everything.",
+        "chart's alert rules file; print the URLs; Ctrl-C stops everything. "
+        f"Ports on 127.0.0.1: the API on {DEFAULT_API_PORT} (BentoML's default), the sidecar's /metrics "
+        f"on {DEFAULT_MONITOR_PORT} (the chart's monitor.port), Prometheus on {DEFAULT_PROMETHEUS_PORT}. "
+        "When one of these defaults is busy, that process gets a free port instead and one line says so; "
+        "the printed URLs and stack.json show the ports used. A port given explicitly must be free, or "
+        "nothing starts (exit 2); 0 picks any free port.",
     )
     local.add_argument(
         "--stack-dir",
@@ -141,9 +148,29 @@ def _add_local(commands: argparse._SubParsersAction) -> None:
         default="credit_scorer:latest",
         help="model to serve and monitor [credit_scorer:latest]",
     )
-    local.add_argument("--api-port", type=int, default=0, help="port of the scoring service [a free one]")
-    local.add_argument("--monitor-port", type=int, default=0, help="port of the drift sidecar [a free one]")
-    local.add_argument("--prometheus-port", type=int, default=0, help="port of Prometheus [a free one]")
+    explicit = "an explicit PORT must be free; 0 picks any free port"
+    local.add_argument(
+        "--api-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=f"port of the scoring service; {explicit} [{DEFAULT_API_PORT}, or a free one when it is busy]",
+    )
+    local.add_argument(
+        "--monitor-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=f"port of the drift sidecar's /metrics; {explicit} "
+        f"[{DEFAULT_MONITOR_PORT}, or a free one when it is busy]",
+    )
+    local.add_argument(
+        "--prometheus-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=f"port of Prometheus; {explicit} [{DEFAULT_PROMETHEUS_PORT}, or a free one when it is busy]",
+    )
     local.add_argument(
         "--prometheus-binary", default=None, help="prometheus executable [the one on PATH, if any]"
     )

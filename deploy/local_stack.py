@@ -14,6 +14,13 @@ launcher, which then stops each child in turn, with its process group and every 
 (:mod:`deploy.processes`): SIGTERM, and SIGKILL after a grace period. The state of the stack (ports, URLs,
 process ids, restarts) is kept in ``<stack dir>/stack.json`` for tools and tests.
 
+Ports (:func:`choose_ports`): by default the scoring API listens on 3000 (BentoML's default, the chart's
+``scoring.containerPort``, the port of the README's ``curl localhost:3000`` examples), the sidecar's
+``/metrics`` on 9108 (the chart's ``monitor.port``, also ``python -m monitoring serve``'s default) and
+Prometheus on 9090 (its own default). When one of these defaults is busy, that process gets a free port
+instead and one line says so; a port asked for explicitly must be free, or the stack does not start; 0 asks
+for any free port. The banner and ``stack.json`` show the ports actually used.
+
 This module imports nothing from the other packages: it only starts processes and reads the chart.
 """
 
@@ -28,7 +35,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +67,38 @@ PROMETHEUS_HINT = (
 )
 """The one line printed when no Prometheus binary is available."""
 
+DEFAULT_API_PORT = 3000
+"""Port of the scoring service unless another is asked for: BentoML's default (``bentoml serve``), the chart's
+``scoring.containerPort`` and Service port, and the port of the README's ``curl localhost:3000`` examples."""
+
+DEFAULT_MONITOR_PORT = 9108
+"""Port of the drift sidecar's ``/metrics`` unless another is asked for: the chart's ``monitor.port`` (the
+``monitor-metrics`` port of its ``drift-monitor`` container) and ``python -m monitoring serve``'s default."""
+
+DEFAULT_PROMETHEUS_PORT = 9090
+"""Port of the local Prometheus unless another is asked for: Prometheus's own default."""
+
+DEFAULT_PORTS: dict[str, int] = {
+    "api": DEFAULT_API_PORT,
+    "monitor": DEFAULT_MONITOR_PORT,
+    "prometheus": DEFAULT_PROMETHEUS_PORT,
+}
+"""Default port of each process of the stack, by role (``api``, ``monitor``, ``prometheus``)."""
+
+PORT_OPTIONS: dict[str, str] = {
+    "api": "--api-port",
+    "monitor": "--monitor-port",
+    "prometheus": "--prometheus-port",
+}
+"""Command-line option of ``python -m deploy local`` that sets the port of each role."""
+
+ROLE_NAMES: dict[str, str] = {
+    "api": "the scoring API",
+    "monitor": "the drift sidecar",
+    "prometheus": "Prometheus",
+}
+"""How messages name the process playing each role."""
+
 
 @dataclass
 class StackConfig:
@@ -71,12 +110,15 @@ class StackConfig:
     """Payload spool shared by the service and the sidecar; default ``<stack_dir>/spool``."""
     model_tag: str = "credit_scorer:latest"
     """Model served and monitored (``latest`` is resolved once, so both processes use the same version)."""
-    api_port: int = 0
-    """Port of the scoring service; 0 picks a free one."""
-    monitor_port: int = 0
-    """Port of the sidecar's ``/metrics``; 0 picks a free one."""
-    prometheus_port: int = 0
-    """Port of Prometheus; 0 picks a free one."""
+    api_port: int | None = None
+    """Port of the scoring service: ``None`` for :data:`DEFAULT_API_PORT`, or a free one when it is busy; 0
+    for any free port; any other port must be free (see :func:`choose_ports`)."""
+    monitor_port: int | None = None
+    """Port of the sidecar's ``/metrics``: ``None`` for :data:`DEFAULT_MONITOR_PORT`, or a free one when it
+    is busy; 0 for any free port; any other port must be free."""
+    prometheus_port: int | None = None
+    """Port of Prometheus: ``None`` for :data:`DEFAULT_PROMETHEUS_PORT`, or a free one when it is busy; 0
+    for any free port; any other port must be free."""
     prometheus_binary: str | None = None
     """Path of the ``prometheus`` executable; default: found on ``PATH``."""
     prometheus: bool = True
@@ -112,13 +154,88 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def check_port_free(port: int) -> None:
-    """Raise ``OSError`` naming the port when something already listens on it."""
+def port_in_use(port: int) -> bool:
+    """Whether something holds ``port`` on the loopback interface, so that a server could not listen there.
+
+    The probe sets ``SO_REUSEADDR`` like the servers of the stack do (BentoML, ``http.server``, Prometheus),
+    so connections of a previous run still in ``TIME_WAIT`` do not count as busy; a listening socket does.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
-        except OSError as exc:
-            raise OSError(f"port {port} on {LOOPBACK} is in use") from exc
+        except OSError:
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class ChosenPorts:
+    """The ports :func:`choose_ports` picked, and what it has to tell the user about them."""
+
+    ports: dict[str, int]
+    """Port of each role, all different."""
+    notices: list[str]
+    """One line per default port that was busy, naming the port used instead."""
+
+
+def choose_ports(
+    requested: Mapping[str, int | None], defaults: Mapping[str, int] = DEFAULT_PORTS
+) -> ChosenPorts:
+    """Pick the port of each role in ``requested`` (``api``, ``monitor``, ``prometheus``) on the loopback.
+
+    ``None`` asks for the role's port in ``defaults``; when that one is busy (or another role was given it
+    explicitly) a free port is used instead, and a notice says so. ``0`` asks for any free port, silently.
+    Any other port is taken as asked: it must be free. Raises ``OSError`` naming the port and its option
+    when an explicitly requested port is in use, and ``ValueError`` when a port is out of range or asked for
+    two roles. Ports asked for explicitly are reserved first, then defaults, then free ports (never one of
+    ``defaults``), so that the result holds no port twice.
+    """
+    for role, port in requested.items():
+        if port is not None and not 0 <= port <= 65535:
+            raise ValueError(f"{PORT_OPTIONS.get(role, role)} {port}: a port is between 0 and 65535")
+    ports: dict[str, int] = {}
+    for role, port in requested.items():
+        if not port:
+            continue
+        option = PORT_OPTIONS.get(role, role)
+        other = next((r for r, p in ports.items() if p == port), None)
+        if other is not None:
+            raise ValueError(
+                f"{PORT_OPTIONS.get(other, other)} and {option} both ask for port {port}; "
+                "each process needs its own"
+            )
+        if port_in_use(port):
+            raise OSError(
+                f"port {port} on {LOOPBACK} is in use ({option} {port}); stop what listens there or pass "
+                f"another port ({option} 0 picks any free one)"
+            )
+        ports[role] = port
+    pending: dict[str, str | None] = {}  # role -> why its default could not be used (None: 0 was asked)
+    for role, port in requested.items():
+        if port == 0:
+            pending[role] = None
+        elif port is None:
+            default = defaults[role]
+            holder = next((r for r, p in ports.items() if p == default), None)
+            if holder is not None:
+                pending[role] = f"is taken by {PORT_OPTIONS.get(holder, holder)}"
+            elif port_in_use(default):
+                pending[role] = "is busy"
+            else:
+                ports[role] = default
+    notices: list[str] = []
+    for role, why in pending.items():
+        port = free_port()
+        while port in ports.values() or port in defaults.values():
+            port = free_port()
+        ports[role] = port
+        if why is not None:
+            notices.append(
+                f"port {defaults[role]} {why}; {ROLE_NAMES.get(role, role)} listens on {LOOPBACK}:{port} "
+                f"instead (choose one with {PORT_OPTIONS.get(role, role)})"
+            )
+    return ChosenPorts({role: ports[role] for role in requested}, notices)
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:
@@ -266,7 +383,10 @@ class LocalStack:
     # -- setup -------------------------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Resolve the model, pick ports, write the Prometheus config, build the children's commands."""
+        """Resolve the model, pick ports, write the Prometheus config, build the children's commands.
+
+        Ports come from :func:`choose_ports`; each busy default it replaced is told in one line.
+        """
         c = self.config
         resolved = resolve_model_tag(c.model_tag)
         if resolved is None:
@@ -284,13 +404,10 @@ class LocalStack:
         wanted = {"api": c.api_port, "monitor": c.monitor_port}
         if prometheus is not None:
             wanted["prometheus"] = c.prometheus_port
-        for port in wanted.values():
-            if port:
-                check_port_free(port)
-        for role, port in wanted.items():
-            while not port or port in self.ports.values():
-                port = free_port()
-            self.ports[role] = port
+        chosen = choose_ports(wanted, DEFAULT_PORTS)
+        self.ports = chosen.ports
+        for notice in chosen.notices:
+            self.log(notice)
         self.children = [self._service(), self._sidecar()]
         if prometheus is not None:
             self.children.append(self._prometheus(prometheus))
@@ -411,14 +528,20 @@ class LocalStack:
         return True
 
     def stop(self) -> None:
-        """Stop every child, producers first: service, then sidecar, then Prometheus."""
+        """Stop every child, producers first: service, then sidecar, then Prometheus.
+
+        ``stack.json`` is rewritten only when something was started: a stack that could not be prepared
+        (no model, a busy port) has no ports or processes to report and leaves the file as it was.
+        """
         self._stopping = True
+        started = any(child.process is not None for child in self.children)
         for child in self.children:
             if child.process is not None and (child.process.poll() is None or child.leftovers()):
                 self.log(f"stopping {child.name}...")
             child.stop(self.config.stop_grace_seconds, self.log)
         self.ready = False
-        self.write_state()
+        if started:
+            self.write_state()
 
     # -- reporting ---------------------------------------------------------------------------------------
 

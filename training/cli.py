@@ -146,14 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_traffic_parser(commands: argparse._SubParsersAction) -> None:
-    from training.traffic import DEFAULT_BATCH_SIZE, DEFAULT_EXPLAIN_EVERY, DEFAULT_RATE
+    from training.traffic import DEFAULT_BATCH_SIZE, DEFAULT_EXPLAIN_EVERY, DEFAULT_RATE, FORMS
 
     traffic = commands.add_parser(
         "traffic",
         help="send demo traffic to a running service (baseline applicants, then a drift scenario)",
-        description="Generate applicants with the synthetic generator, build their features, and POST them "
-        "in batches to URL/score at a bounded rate: first applicants like the training data, then (with "
-        "--scenario) applicants of a drift scenario. Feature names come from URL/spec.",
+        description="Generate applicants with the synthetic generator and POST them in batches to "
+        "URL/score at a bounded rate, each as an applicant document (its application and credit history, "
+        "Kaggle's columns): first applicants like the training data, then (with --scenario) applicants of "
+        "a drift scenario. --form features sends the model's feature vectors instead (names from URL/spec).",
+    )
+    traffic.add_argument(
+        "--form",
+        choices=FORMS,
+        default="applicant",
+        help="what each applicant is sent as: its applicant document, or the model's feature vector "
+        "(default: %(default)s)",
     )
     traffic.add_argument(
         "--url", required=True, help="base URL of the scoring service, e.g. http://127.0.0.1:3000"
@@ -242,6 +250,7 @@ def _traffic(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         explain_every=args.explain_every,
         seed=args.seed,
+        form=args.form,
     )
     if not plan.phases():
         print("nothing to send: --baseline-applicants 0 and no --scenario", file=sys.stderr)

@@ -1,10 +1,13 @@
 """Demo traffic for a running scoring service: generated applicants posted to ``/score`` at a bounded rate.
 
 ``python -m training traffic --url URL`` draws applicants with the synthetic generator (the training
-distribution, with a seed the model never saw), builds their features exactly as training does, keeps the
-model's features (names from the service's ``GET /spec``), and posts them in batches to ``POST /score``.
-With ``--scenario`` a second phase follows with applicants from that drift scenario, so the drift sidecar's
-gauges and the alerts can be watched as they change. Missing values are sent as JSON ``null``.
+distribution, with a seed the model never saw) and posts them in batches to ``POST /score`` as a lender's
+systems would: one applicant document each, the application and its whole credit history with Kaggle's
+column names (raw, Kaggle's ``365243`` and ``XNA`` included; :mod:`training.documents`). The service computes
+the model's features. With ``--scenario`` a second phase follows with applicants from that drift scenario,
+so the drift sidecar's gauges and the alerts can be watched as they change. ``--form features`` sends the
+model's feature vectors instead, built by training's code (names from the service's ``GET /spec``), as a
+caller with a feature store would.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ DEFAULT_RATE = 200.0
 
 DEFAULT_BATCH_SIZE = 50
 """Applicants per ``POST /score`` request by default."""
+
+MAX_BATCH_BYTES = 2 * 1024 * 1024
+"""A batch is cut earlier when its body would exceed this many bytes (the service's default limit is 4 MiB;
+applicants with a long credit history take 100-300 kB each)."""
+
+FORMS = ("applicant", "features")
+"""Input forms the traffic can use: applicant documents (default) or the model's feature vectors."""
 
 DEFAULT_EXPLAIN_EVERY = 10
 """By default every tenth request asks for the three strongest reasons (``explain: 3``)."""
@@ -112,7 +122,27 @@ def generated_features(
     return features.reindex(columns=list(feature_names)).head(n_applicants)
 
 
-def applicant_payloads(frame: pd.DataFrame, id_prefix: str) -> list[dict]:
+def generated_documents(n_applicants: int, *, seed: int, scenario: str | None = None) -> list[dict]:
+    """Applicant documents of ``n_applicants`` freshly generated applicants, raw as a lender would send them.
+
+    Applicants come from both the labelled and the unlabelled application tables of the generator (the
+    service never sees labels), as for :func:`generated_features`.
+    """
+    from training.documents import tables_to_documents
+    from training.synthetic import generate
+
+    tables = generate(n_applicants, seed=seed, scenario=scenario).tables
+    documents = tables_to_documents(tables, keep_ids=False)
+    documents += tables_to_documents(tables, application="application_test", keep_ids=False)
+    return documents[:n_applicants]
+
+
+def document_requests(documents: Sequence[dict], id_prefix: str) -> list[dict]:
+    """``{"id", "applicant"}`` per document, ids ``<prefix>-<position>``."""
+    return [{"id": f"{id_prefix}-{i}", "applicant": document} for i, document in enumerate(documents)]
+
+
+def feature_vectors(frame: pd.DataFrame, id_prefix: str) -> list[dict]:
     """``{"id", "features"}`` per row; NaN and infinities become ``None`` (JSON null), whole numbers ints."""
     names = list(frame.columns)
     values = frame.to_numpy(dtype=np.float64)
@@ -127,13 +157,28 @@ def applicant_payloads(frame: pd.DataFrame, id_prefix: str) -> list[dict]:
     return applicants
 
 
-def batches(applicants: Sequence[dict], batch_size: int, explain_every: int) -> Iterator[dict]:
-    """Request bodies of at most ``batch_size`` applicants; every ``explain_every``-th asks for 3 reasons."""
-    for number, start in enumerate(range(0, len(applicants), batch_size), start=1):
-        body: dict = {"applicants": list(applicants[start : start + batch_size])}
+def batches(
+    applicants: Sequence[dict], batch_size: int, explain_every: int, max_bytes: int = MAX_BATCH_BYTES
+) -> Iterator[tuple[str, int]]:
+    """JSON bodies of at most ``batch_size`` applicants and about ``max_bytes`` bytes (a single applicant may
+    exceed it), with their applicant counts; every ``explain_every``-th asks for the 3 strongest reasons."""
+    number = 0
+    start = 0
+    while start < len(applicants):
+        sizes: list[int] = []
+        total = 0
+        for item in applicants[start : start + batch_size]:
+            size = len(json.dumps(item, allow_nan=False)) + 1
+            if sizes and total + size > max_bytes:
+                break
+            sizes.append(size)
+            total += size
+        number += 1
+        body: dict = {"applicants": list(applicants[start : start + len(sizes)])}
         if explain_every > 0 and number % explain_every == 0:
             body["explain"] = 3
-        yield body
+        yield json.dumps(body, allow_nan=False), len(sizes)
+        start += len(sizes)
 
 
 def send(
@@ -161,15 +206,14 @@ def send(
     endpoint = f"{url.rstrip('/')}/score"
     headers = {"content-type": "application/json"}
     with httpx.Client(timeout=30.0, headers=headers, transport=transport) as client:
-        for body in batches(applicants, batch_size, explain_every):
+        for body, count in batches(applicants, batch_size, explain_every):
             if stop is not None and stop.is_set():
                 break
             pause = started + report.sent / rate - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-            count = len(body["applicants"])
             report.sent += count
-            _post_batch(client, endpoint, json.dumps(body, allow_nan=False), count, report)
+            _post_batch(client, endpoint, body, count, report)
             if on_batch is not None:
                 on_batch(report)
     report.seconds = time.monotonic() - started
@@ -218,6 +262,8 @@ class TrafficPlan:
     """Every N-th request asks for reasons (0: never)."""
     seed: int = 1
     """Seed of the generator (training uses 0 by default, so these are applicants the model never saw)."""
+    form: str = "applicant"
+    """``applicant``: applicant documents; ``features``: the model's feature vectors (see :data:`FORMS`)."""
 
     def phases(self) -> list[tuple[str, str | None, int]]:
         """(label, scenario, applicants) of each phase, in order."""
@@ -232,15 +278,22 @@ class TrafficPlan:
 
 def run(plan: TrafficPlan, log: Callable[[str], None] = print) -> list[TrafficReport]:
     """Send every phase of ``plan`` and return their reports."""
-    names = feature_names_from_spec(plan.url)
+    if plan.form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {plan.form!r}")
+    names = feature_names_from_spec(plan.url)  # also waits until the service is ready
     reports = []
     for label, scenario, count in plan.phases():
-        log(f"{label}: generating {count:,} applicants ({len(names)} features)...")
-        frame = generated_features(count, names, seed=plan.seed, scenario=scenario)
+        if plan.form == "applicant":
+            log(f"{label}: generating {count:,} applicants with their credit history...")
+            requests = document_requests(generated_documents(count, seed=plan.seed, scenario=scenario), label)
+        else:
+            log(f"{label}: generating {count:,} applicants ({len(names)} features)...")
+            frame = generated_features(count, names, seed=plan.seed, scenario=scenario)
+            requests = feature_vectors(frame, label)
         log(f"{label}: sending them to {plan.url}/score at {plan.rate:g} applicants/s...")
         report = send(
             plan.url,
-            applicant_payloads(frame, label),
+            requests,
             phase=label,
             rate=plan.rate,
             batch_size=plan.batch_size,

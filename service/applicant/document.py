@@ -237,6 +237,36 @@ def applicant_type() -> type[msgspec.Struct]:
 # ----------------------------------------------------------------------------------- checks after decoding
 
 
+_DAYS_RULE = f"must be <= 0 (days before the application), or {SENTINEL_DAYS} for no date"
+_GET_CURR, _GET_BUREAU = attrgetter("SK_ID_CURR"), attrgetter("SK_ID_BUREAU")
+
+
+@functools.cache
+def _sentinel_getters(table: str) -> tuple[tuple[str, Any], ...]:
+    return tuple((column, attrgetter(column)) for column in sentinel_columns(table))
+
+
+def _first_positive_day(records: Any, table: str) -> tuple[int, str] | None:
+    """(index, column) of the first record holding a positive number of days other than 365243, or None."""
+    for column, get in _sentinel_getters(table):
+        wrong = [v for v in map(get, records) if v is not None and v > 0 and v != SENTINEL_DAYS]
+        if wrong:
+            return next(
+                i for i, v in enumerate(map(get, records)) if v is not None and v > 0 and v != SENTINEL_DAYS
+            ), column
+    return None
+
+
+def _first_other(values: Any, expected: object) -> int | None:
+    """Index of the first value that is neither None nor ``expected``, or None."""
+    others = set(values)
+    others.discard(None)
+    others.discard(expected)
+    if not others:
+        return None
+    return next(i for i, v in enumerate(values) if v is not None and v != expected)
+
+
 def check_document(applicant: Any, where: str = "applicant") -> None:
     """Refuse what the types cannot: positive days other than 365243, and ids contradicting the nesting.
 
@@ -244,44 +274,33 @@ def check_document(applicant: Any, where: str = "applicant") -> None:
     bureau_balance record's ``SK_ID_BUREAU`` its credit's. Raises :class:`DocumentError` naming the field
     path under ``where``.
     """
-    for column in sentinel_columns("application"):
-        value = getattr(applicant, column)
-        if value is not None and value > 0 and value != SENTINEL_DAYS:
-            raise DocumentError(
-                f"must be <= 0 (days before the application), or {SENTINEL_DAYS} for no date",
-                f"{where}.{column}",
-            )
+    found = _first_positive_day((applicant,), "application")
+    if found is not None:
+        raise DocumentError(_DAYS_RULE, f"{where}.{found[1]}")
     applicant_id = applicant.SK_ID_CURR
     for table in HISTORY_TABLES:
         records = getattr(applicant, table)
         if not records:
             continue
-        columns = sentinel_columns(table)
-        for index, record in enumerate(records):
-            for column in columns:
-                value = getattr(record, column)
-                if value is not None and value > 0 and value != SENTINEL_DAYS:
-                    raise DocumentError(
-                        f"must be <= 0 (days before the application), or {SENTINEL_DAYS} for no date",
-                        f"{where}.{table}[{index}].{column}",
-                    )
-            linked = record.SK_ID_CURR
-            if linked is not None and applicant_id is not None and linked != applicant_id:
+        found = _first_positive_day(records, table)
+        if found is not None:
+            raise DocumentError(_DAYS_RULE, f"{where}.{table}[{found[0]}].{found[1]}")
+        if applicant_id is not None:
+            index = _first_other(list(map(_GET_CURR, records)), applicant_id)
+            if index is not None:
                 raise DocumentError(
                     f"must be {where}.SK_ID_CURR or absent", f"{where}.{table}[{index}].SK_ID_CURR"
                 )
-        if table == "bureau":
-            for index, credit in enumerate(records):
-                credit_id = credit.SK_ID_BUREAU
-                if credit_id is None or not credit.bureau_balance:
-                    continue
-                for month, balance in enumerate(credit.bureau_balance):
-                    linked = balance.SK_ID_BUREAU
-                    if linked is not None and linked != credit_id:
-                        raise DocumentError(
-                            f"must be {where}.bureau[{index}].SK_ID_BUREAU or absent",
-                            f"{where}.bureau[{index}].bureau_balance[{month}].SK_ID_BUREAU",
-                        )
+    for index, credit in enumerate(applicant.bureau):
+        credit_id = credit.SK_ID_BUREAU
+        if credit_id is None or not credit.bureau_balance:
+            continue
+        month = _first_other(list(map(_GET_BUREAU, credit.bureau_balance)), credit_id)
+        if month is not None:
+            raise DocumentError(
+                f"must be {where}.bureau[{index}].SK_ID_BUREAU or absent",
+                f"{where}.bureau[{index}].bureau_balance[{month}].SK_ID_BUREAU",
+            )
 
 
 def _known_labels(table: str) -> tuple[tuple[str, Any, frozenset], ...]:

@@ -6,10 +6,13 @@ would dominate, so the service evaluates the same definitions here over Python l
 ``tests/training/features/test_parity.py`` checks that both give the same values for every feature of
 generated applicants of every drift scenario and of the real Kaggle samples.
 
-:class:`FeatureRow` compiles the definitions of a fixed list of features (the model's) once into a flat list
-of steps in dependency order, each computing one node of the definitions (a row value over a table's rows,
-a condition, an aggregate) from the results of earlier steps; a node shared by several features is computed
-once. Evaluating an applicant runs the steps in order.
+:class:`FeatureRow` compiles the definitions of a fixed list of features (the model's) once into one Python
+function, generated from the definitions (never written by hand): one line per node of the definitions (a
+row value over a table's rows, a condition, an aggregate), in dependency order, each reading the variables
+of earlier lines; a node shared by several features is computed once. On the application record, which is
+one row, nodes are plain values; on a history table, lists over its records. Generated code runs about
+twice as fast as the same steps as closures (no call and no list lookup per node; BENCHMARKS.md), and
+:attr:`FeatureRow.source` shows it.
 
 The applicant is a decoded document (:mod:`service.applicant.document`): the application columns as
 attributes, each history table as a list of records under its Kaggle name, each bureau credit with its
@@ -25,6 +28,7 @@ from typing import Any
 
 from service.applicant.catalog import APPLICATION
 from service.applicant.definitions import feature_definition
+from service.applicant.document import HISTORY_TABLES
 from service.applicant.expressions import (
     AcrossColumns,
     Aggregate,
@@ -57,9 +61,6 @@ __all__ = ["FeatureRow"]
 
 NAN = float("nan")
 
-Step = Callable[[list, Any], Any]
-"""One compiled node: (results of the earlier steps, the root record) -> this node's result."""
-
 _SCHEMA_TABLE = {APPLICATION: "application_train"}
 
 
@@ -71,52 +72,44 @@ def _ratio(numerator: float, denominator: float) -> float:
     return result if -math.inf < result < math.inf else NAN
 
 
-def _raw_reader(table: str, column: str) -> Callable[[Any], float]:
-    """Reads one numeric column of a record as float: NaN for null and for Kaggle's "no date" sentinel."""
-    get = attrgetter(column)
-    if column in SENTINEL_DAYS_COLUMNS.get(_SCHEMA_TABLE.get(table, table), ()):
-
-        def read_days(record: Any) -> float:
-            value = get(record)
-            return NAN if value is None or value == SENTINEL_DAYS else float(value)
-
-        return read_days
-
-    def read(record: Any) -> float:
-        value = get(record)
-        return NAN if value is None else float(value)
-
-    return read
-
-
 def _sum(values: list[float]) -> float:
+    """Left-to-right sum (Python 3.12's ``sum`` compensates float rounding; the batch evaluator does not)."""
     total = values[0]
     for value in values[1:]:
         total += value
     return total
 
 
-def _stat(valid: list[float], stat: str) -> float:
-    """A statistic of the non-missing values of a group (NaN when there are none)."""
+def _mean(valid: list[float]) -> float:
+    return _sum(valid) / len(valid) if valid else NAN
+
+
+def _median(valid: list[float]) -> float:
     n = len(valid)
     if not n:
         return NAN
-    if stat == "SUM":
-        return _sum(valid)
-    if stat in ("MEAN", "SHARE"):
-        return _sum(valid) / n
-    if stat == "MAX":
-        return max(valid)
-    if stat == "MIN":
-        return min(valid)
-    if stat == "MEDIAN":
-        ordered = sorted(valid)
-        middle = n // 2
-        return ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
-    if stat == "STD":
-        mean = _sum(valid) / n
-        return math.sqrt(_sum([(value - mean) * (value - mean) for value in valid]) / n)
-    raise ValueError(f"unknown statistic {stat!r}")
+    ordered = sorted(valid)
+    middle = n // 2
+    return ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def _std(valid: list[float]) -> float:
+    if not valid:
+        return NAN
+    mean = _sum(valid) / len(valid)
+    return math.sqrt(_sum([(value - mean) * (value - mean) for value in valid]) / len(valid))
+
+
+_STATS: dict[str, Callable[[list[float]], float]] = {
+    "SUM": lambda valid: _sum(valid) if valid else NAN,
+    "MEAN": _mean,
+    "SHARE": _mean,
+    "MAX": lambda valid: max(valid) if valid else NAN,
+    "MIN": lambda valid: min(valid) if valid else NAN,
+    "MEDIAN": _median,
+    "STD": _std,
+}
+"""Each statistic of the non-missing values of a group (NaN when there are none)."""
 
 
 def _across(values: list[float], stat: str, weights: tuple[float, ...]) -> float:
@@ -162,159 +155,242 @@ def _row_sum(values: list[float]) -> float:
     return values[0] + rest
 
 
-class _Compiler:
-    """Turns definition nodes into steps, once per distinct node, for one kind of root record."""
+_STAT_EXPRESSIONS = {
+    "SUM": "(_sum({0}) if {0} else NAN)",
+    "MEAN": "(_sum({0}) / len({0}) if {0} else NAN)",
+    "SHARE": "(_sum({0}) / len({0}) if {0} else NAN)",
+    "MAX": "(max({0}) if {0} else NAN)",
+    "MIN": "(min({0}) if {0} else NAN)",
+    "MEDIAN": "_median({0})",
+    "STD": "_std({0})",
+}
+"""Python expression of each statistic of a list of non-missing values (NaN when the list is empty)."""
 
-    def __init__(self, rows_of: Callable[[str], Callable[[Any], Sequence[Any]]]) -> None:
-        self._rows_of = rows_of
-        self.steps: list[Step] = []
-        self._slots: dict[tuple[str, object], int] = {}
 
-    def _slot(self, key: tuple[str, object], build: Callable[[], Step]) -> int:
-        slot = self._slots.get(key)
-        if slot is None:
-            step = build()
-            slot = self._slots[key] = len(self.steps)
-            self.steps.append(step)
-        return slot
+class _Function:
+    """Generates one function of a root record (the applicant, or one bureau credit): lines and names."""
 
-    # ----------------------------------------------------------------------------------- row values
+    def __init__(self, compiler: _Compiler, name: str, root: str, tables: dict[str, str | None]) -> None:
+        self.compiler = compiler
+        self.name = name
+        self.root = root
+        self.tables = tables
+        """Table -> expression of its records from the root (``None``: the root itself is the one row)."""
+        self.lines: list[str] = []
+        self._names: dict[tuple[str, object], str] = {}
+        self._rows: dict[str, str] = {}
 
-    def value(self, table: str, expr: Expr) -> int:
-        """Slot of the list of ``expr``'s values over the rows of ``table``."""
-        return self._slot((table, expr), lambda: self._value_step(table, expr))
+    def source(self, outputs: list[str], *, one: bool = False) -> str:
+        """The function's source: its lines, then ``return [outputs]`` (``return output`` with ``one``)."""
+        returned = outputs[0] if one else f"[{', '.join(outputs)}]"
+        body = [f"    {line}" for line in self.lines] + [f"    return {returned}"]
+        return f"def {self.name}({self.root}):\n" + "\n".join(body) + "\n"
 
-    def _value_step(self, table: str, expr: Expr) -> Step:
-        rows = self._rows_of(table)
+    def _let(self, key: tuple[str, object], expression: Callable[[], str]) -> str:
+        """The variable holding ``expression`` (computed once per key; the expression is built on demand)."""
+        name = self._names.get(key)
+        if name is None:
+            text = expression()
+            name = self._names[key] = f"v{len(self._names)}"
+            self.lines.append(f"{name} = {text}")
+        return name
+
+    def rows(self, table: str) -> str:
+        """The variable holding the records of ``table`` (history tables only)."""
+        name = self._rows.get(table)
+        if name is None:
+            source = self.tables[table]
+            assert source is not None
+            name = self._rows[table] = f"rows_{len(self._rows)}"
+            self.lines.append(f"{name} = {source}")
+        return name
+
+    def scalar(self, table: str) -> bool:
+        """Whether ``table`` is the root record itself (values, not lists)."""
+        return self.tables[table] is None
+
+    # ------------------------------------------------------------------------------------ row values
+
+    def value(self, table: str, expr: Expr) -> str:
+        """The variable holding ``expr`` on ``table``: a value on the root record, a list on a history one."""
+        return self._let((table, expr), lambda: self._value(table, expr))
+
+    def _row(self, table: str, template: str, *inputs: str) -> str:
+        """``template`` (over ``{0}``, ``{1}``, ...) applied to each row's inputs, or to the root's values."""
+        if self.scalar(table):
+            return template.format(*inputs)
+        names = [f"x{i}" for i in range(len(inputs))]
+        if len(inputs) == 1:
+            return f"[{template.format(*names)} for x0 in {inputs[0]}]"
+        return f"[{template.format(*names)} for {', '.join(names)} in zip({', '.join(inputs)})]"
+
+    def _read(self, table: str, column: str, missing: str) -> str:
+        """Reading a column: ``missing`` (an expression of ``x``) says when a value counts as missing."""
+        getter = self.compiler.constant(attrgetter(column))
+        if self.scalar(table):
+            self.lines.append(f"x = {getter}({self.root})")
+            return f"NAN if {missing} else x"
+        return f"[NAN if {missing} else x for x in map({getter}, {self.rows(table)})]"
+
+    def _value(self, table: str, expr: Expr) -> str:
         match expr:
             case Raw(column):
-                read = _raw_reader(table, column)
-                return lambda slots, root: [read(record) for record in rows(root)]
+                days = column in SENTINEL_DAYS_COLUMNS.get(_SCHEMA_TABLE.get(table, table), ())
+                return self._read(
+                    table, column, f"x is None or x == {SENTINEL_DAYS}" if days else "x is None"
+                )
             case Difference(left, right):
-                a, b = self.value(table, left), self.value(table, right)
-                return lambda slots, root: [x - y for x, y in zip(slots[a], slots[b], strict=True)]
+                return self._row(table, "{0} - {1}", self.value(table, left), self.value(table, right))
             case Negative(value):
-                a = self.value(table, value)
-                return lambda slots, root: [-x for x in slots[a]]
+                return self._row(table, "-{0}", self.value(table, value))
             case AtLeastZero(value):
-                a = self.value(table, value)
-                return lambda slots, root: [x if x != x or x >= 0.0 else 0.0 for x in slots[a]]
+                return self._row(table, "({0} if {0} != {0} or {0} >= 0 else 0.0)", self.value(table, value))
             case Ratio(numerator, denominator):
-                a, b = self.value(table, numerator), self.value(table, denominator)
-                return lambda slots, root: [_ratio(x, y) for x, y in zip(slots[a], slots[b], strict=True)]
+                inputs = self.value(table, numerator), self.value(table, denominator)
+                return self._row(table, "_ratio({0}, {1})", *inputs)
             case Where(condition, value):
-                c, a = self.condition(table, condition), self.value(table, value)
-                return lambda slots, root: [x if k else NAN for k, x in zip(slots[c], slots[a], strict=True)]
+                inputs = self.condition(table, condition), self.value(table, value)
+                return self._row(table, "({1} if {0} else NAN)", *inputs)
             case Indicator(condition, None):
-                c = self.condition(table, condition)
-                return lambda slots, root: [1.0 if k else 0.0 for k in slots[c]]
+                return self._row(table, "(1.0 if {0} else 0.0)", self.condition(table, condition))
             case Indicator(condition, known):
-                c, k = self.condition(table, condition), self.condition(table, known)
-                return lambda slots, root: [
-                    (1.0 if flag else 0.0) if defined else NAN
-                    for flag, defined in zip(slots[c], slots[k], strict=True)
-                ]
+                inputs = self.condition(table, condition), self.condition(table, known)
+                return self._row(table, "((1.0 if {0} else 0.0) if {1} else NAN)", *inputs)
             case LabelNumber(column, numbers):
-                labels = self.labels(table, column)
-                mapping = dict(numbers)
-                return lambda slots, root: [mapping.get(label, NAN) for label in slots[labels]]
+                mapping = self.compiler.constant(dict(numbers))
+                return self._row(table, mapping + ".get({0}, NAN)", self.labels(table, column))
             case AcrossColumns(columns, stat, weights):
-                parts = [self.value(table, Raw(column)) for column in columns]
-                return lambda slots, root: [
-                    _across(list(row), stat, weights) for row in zip(*(slots[p] for p in parts), strict=True)
-                ]
+                inputs = [self.value(table, Raw(column)) for column in columns]
+                fixed = self.compiler.constant((stat, tuple(weights)))
+                listed = "[" + ", ".join(f"{{{i}}}" for i in range(len(inputs))) + "]"
+                return self._row(table, f"_across({listed}, *{fixed})", *inputs)
             case PerCredit(aggregate):
-                nested = _Compiler(lambda _table: attrgetter("bureau_balance"))
-                out = nested.aggregate(aggregate)
-                steps = nested.steps
-                return lambda slots, root: [_run(steps, credit)[out] for credit in rows(root)]
+                credit = self.compiler.credit_function(aggregate)
+                return f"[{credit}(c) for c in {self.rows(table)}]"
         raise TypeError(f"no evaluation for {type(expr).__name__}")
 
-    def labels(self, table: str, column: str) -> int:
-        """Slot of the list of a text column's values (str or None) over the rows of ``table``."""
+    def labels(self, table: str, column: str) -> str:
+        """The variable holding a text column (str or None) on ``table``."""
 
-        def build() -> Step:
-            rows, get = self._rows_of(table), attrgetter(column)
-            return lambda slots, root: [get(record) for record in rows(root)]
+        def build() -> str:
+            getter = self.compiler.constant(attrgetter(column))
+            if self.scalar(table):
+                return f"{getter}({self.root})"
+            return f"list(map({getter}, {self.rows(table)}))"
 
-        return self._slot((table, ("labels", column)), build)
+        return self._let((table, ("labels", column)), build)
 
-    # ----------------------------------------------------------------------------------- conditions
+    # ------------------------------------------------------------------------------------ conditions
 
-    def condition(self, table: str, condition: Condition) -> int:
-        """Slot of the list of ``condition``'s truth values over the rows of ``table``."""
-        return self._slot((table, condition), lambda: self._condition_step(table, condition))
+    def condition(self, table: str, condition: Condition) -> str:
+        """The variable holding ``condition`` on ``table`` (a bool, or a list of them)."""
+        return self._let((table, condition), lambda: self._condition(table, condition))
 
-    def _condition_step(self, table: str, condition: Condition) -> Step:
+    def _condition(self, table: str, condition: Condition) -> str:
         match condition:
             case Greater(value, than):
-                a = self.value(table, value)
-                return lambda slots, root: [x > than for x in slots[a]]
+                return self._row(table, f"{{0}} > {float(than)!r}", self.value(table, value))
             case Less(value, than):
-                a, b = self.value(table, value), self.value(table, than)
-                return lambda slots, root: [x < y for x, y in zip(slots[a], slots[b], strict=True)]
+                return self._row(table, "{0} < {1}", self.value(table, value), self.value(table, than))
             case Known(value):
-                a = self.value(table, value)
-                return lambda slots, root: [x == x for x in slots[a]]
+                return self._row(table, "{0} == {0}", self.value(table, value))
             case Both(first, second):
-                a, b = self.condition(table, first), self.condition(table, second)
-                return lambda slots, root: [p and q for p, q in zip(slots[a], slots[b], strict=True)]
+                inputs = self.condition(table, first), self.condition(table, second)
+                return self._row(table, "({0} and {1})", *inputs)
             case IsLabel(column, labels):
-                text = self.labels(table, column)
-                wanted = frozenset(labels)
-                return lambda slots, root: [label in wanted for label in slots[text]]
+                wanted = self.compiler.constant(frozenset(labels))
+                return self._row(table, "{0} in " + wanted, self.labels(table, column))
         raise TypeError(f"no evaluation for {type(condition).__name__}")
 
-    # ----------------------------------------------------------------------------------- aggregates
+    # ------------------------------------------------------------------------------------ aggregates
 
-    def aggregate(self, aggregate: Aggregate) -> int:
-        """Slot of ``aggregate``'s value (a float) for the root record."""
-        return self._slot(("aggregate", aggregate), lambda: self._aggregate_step(aggregate))
+    def aggregate(self, aggregate: Aggregate) -> str:
+        """The variable holding ``aggregate``'s value for the root record."""
+        return self._let(("aggregate", aggregate), lambda: self._aggregate(aggregate))
 
-    def _valid(self, table: str, expr: Expr) -> int:
-        """Slot of ``expr``'s non-missing values over the rows of ``table``."""
+    def _valid(self, table: str, expr: Expr) -> str:
+        """The variable holding the non-missing values of ``expr`` over ``table``'s records."""
 
-        def build() -> Step:
-            a = self.value(table, expr)
-            return lambda slots, root: [x for x in slots[a] if x == x]
+        def build() -> str:
+            if isinstance(expr, Raw) and (table, expr) not in self._names:  # read straight into the list
+                days = expr.column in SENTINEL_DAYS_COLUMNS.get(_SCHEMA_TABLE.get(table, table), ())
+                getter = self.compiler.constant(attrgetter(expr.column))
+                keep = f"x is not None and x != {SENTINEL_DAYS}" if days else "x is not None"
+                return f"[x for x in map({getter}, {self.rows(table)}) if {keep}]"
+            match expr:  # the non-missing values without the intermediate list of all of them
+                case Where(condition, value):
+                    flags, values = self.condition(table, condition), self.value(table, value)
+                    return f"[x1 for x0, x1 in zip({flags}, {values}) if x0 and x1 == x1]"
+                case Indicator(condition, known) if known is not None:
+                    flags, defined = self.condition(table, condition), self.condition(table, known)
+                    return f"[1.0 if x0 else 0.0 for x0, x1 in zip({flags}, {defined}) if x1]"
+            return f"[x for x in {self.value(table, expr)} if x == x]"
 
-        return self._slot((table, ("valid", expr)), build)
+        return self._let((table, ("valid", expr)), build)
 
-    def _aggregate_step(self, aggregate: Aggregate) -> Step:
+    def _aggregate(self, aggregate: Aggregate) -> str:
         match aggregate:
             case Count(table):
-                rows = self._rows_of(table)
-                return lambda slots, root: float(len(rows(root)))
+                return f"float(len({self.rows(table)}))"
             case Stat(table, value, stat):
-                valid = self._valid(table, value)
-                return lambda slots, root: _stat(slots[valid], stat)
+                return _STAT_EXPRESSIONS[stat].format(self._valid(table, value))
+            case CountWhere(table, IsLabel(column, (label,))):  # list.count: the label counted in C
+                return f"float({self.labels(table, column)}.count({self.compiler.constant(label)}))"
+            case ShareWhere(table, IsLabel(column, (label,))):
+                text, known = self.labels(table, column), self.compiler.constant(label)
+                return f"({text}.count({known}) / len({text}) if {text} else NAN)"
             case CountWhere(table, condition):
-                c = self.condition(table, condition)
-                return lambda slots, root: float(sum(slots[c]))
+                return f"float(sum({self.condition(table, condition)}))"
             case ShareWhere(table, condition):
-                c = self.condition(table, condition)
-                return lambda slots, root: float(sum(slots[c])) / len(slots[c]) if slots[c] else NAN
+                flags = self.condition(table, condition)
+                return f"(sum({flags}) / len({flags}) if {flags} else NAN)"
             case DistinctCount(table, value):
-                valid = self._valid(table, value)
-                return lambda slots, root: float(len(set(slots[valid])))
+                return f"float(len(set({self._valid(table, value)})))"
             case AggregateRatio(numerator, denominator):
-                a, b = self.aggregate(numerator), self.aggregate(denominator)
-                return lambda slots, root: _ratio(slots[a], slots[b])
+                return f"_ratio({self.aggregate(numerator)}, {self.aggregate(denominator)})"
         raise TypeError(f"no evaluation for {type(aggregate).__name__}")
 
 
-def _run(steps: list[Step], root: Any) -> list:
-    slots: list = []
-    append = slots.append
-    for step in steps:
-        append(step(slots, root))
-    return slots
+class _Compiler:
+    """Generates the functions of one :class:`FeatureRow` and the namespace they run in."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {
+            "NAN": NAN,
+            "_ratio": _ratio,
+            "_sum": _sum,
+            "_median": _median,
+            "_std": _std,
+            "_across": _across,
+        }
+        self.sources: list[str] = []
+        self._constants: dict[tuple[type, object], str] = {}
+        self._credits: dict[Aggregate, str] = {}
+
+    def constant(self, value: object) -> str:
+        """A name bound to ``value`` in the generated code's namespace (shared by equal values)."""
+        key = (type(value), repr(value) if isinstance(value, attrgetter | dict) else value)
+        name = self._constants.get(key)
+        if name is None:
+            name = self._constants[key] = f"k{len(self._constants)}"
+            self.namespace[name] = value
+        return name
+
+    def credit_function(self, aggregate: Aggregate) -> str:
+        """The name of a generated function of one bureau credit returning ``[aggregate]``."""
+        name = self._credits.get(aggregate)
+        if name is None:
+            name = self._credits[aggregate] = f"credit_{len(self._credits)}"
+            function = _Function(self, name, "credit", {"bureau_balance": "credit.bureau_balance"})
+            output = function.aggregate(aggregate)
+            self.sources.append(function.source([output], one=True))
+        return name
 
 
-def _applicant_rows(table: str) -> Callable[[Any], Sequence[Any]]:
-    if table == APPLICATION:
-        return lambda applicant: (applicant,)
-    return attrgetter(table)
+def _applicant_tables() -> dict[str, str | None]:
+    tables: dict[str, str | None] = {table: f"applicant.{table}" for table in HISTORY_TABLES}
+    tables[APPLICATION] = None
+    return tables
 
 
 class FeatureRow:
@@ -324,38 +400,34 @@ class FeatureRow:
         """Compile the definitions of ``names`` (KeyError for a name that is not a defined feature)."""
         self.names = list(names)
         """Feature names, in output order."""
-        compiler = _Compiler(_applicant_rows)
-        outputs: list[tuple[int, bool]] = []
+        compiler = _Compiler()
+        function = _Function(compiler, "features", "applicant", _applicant_tables())
+        outputs = []
         for name in self.names:
             definition = feature_definition(name)
             computed = definition.computed
             if isinstance(computed, Aggregate):
-                outputs.append((compiler.aggregate(computed), False))
+                variable = function.aggregate(computed)
             else:
-                outputs.append((compiler.value(APPLICATION, computed), True))
-        self._steps = compiler.steps
-        self._outputs = outputs
-        self._kinds = [feature_definition(name).kind for name in self.names]
-
-    @property
-    def n_steps(self) -> int:
-        """Number of distinct definition nodes evaluated per applicant."""
-        return len(self._steps)
+                variable = function.value(APPLICATION, computed)
+            # the storage conventions of training's build: a value that is not finite is missing,
+            # a count or flag with nothing to count is 0
+            if definition.kind == "value":
+                outputs.append(f"({variable} if -INF < {variable} < INF else NAN)")
+            else:
+                outputs.append(f"({variable} if {variable} == {variable} else 0.0)")
+        compiler.namespace["INF"] = math.inf
+        self.n_nodes = len(function.lines)
+        """Lines of the generated function (one per distinct node of the definitions, plus table reads)."""
+        self.source = "\n\n".join([*compiler.sources, function.source(outputs)])
+        """The generated code."""
+        exec(compile(self.source, "<service.applicant.evaluate.FeatureRow>", "exec"), compiler.namespace)
+        self._evaluate: Callable[[Any], list[float]] = compiler.namespace["features"]
 
     def values(self, applicant: Any) -> list[float]:
-        """The features of one applicant, in order: floats, NaN for missing values (counts are 0, not NaN).
+        """The features of one applicant, in order: numbers, NaN for missing values (counts are 0, not NaN).
 
-        Values follow the same storage conventions as training's feature build: a count or flag with no
-        value is 0, and a value that is not finite is NaN.
+        Values follow training's storage conventions: a count or flag with nothing to count is 0, and a
+        value that is not finite is NaN.
         """
-        slots = _run(self._steps, applicant)
-        out = []
-        for (slot, per_row), kind in zip(self._outputs, self._kinds, strict=True):
-            value = slots[slot][0] if per_row else slots[slot]
-            if kind == "value":
-                if not -math.inf < value < math.inf:
-                    value = NAN
-            elif value != value:
-                value = 0.0
-            out.append(value)
-        return out
+        return self._evaluate(applicant)

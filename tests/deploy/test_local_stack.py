@@ -5,11 +5,13 @@ The whole stack running under traffic is tested end to end in ``tests/e2e/test_s
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,18 @@ import yaml
 
 from deploy import local_stack
 from deploy.__main__ import build_parser
+from deploy.chart import CHART_DIR
 from deploy.local_stack import (
+    DEFAULT_API_PORT,
+    DEFAULT_MONITOR_PORT,
+    DEFAULT_PROMETHEUS_PORT,
     PROMETHEUS_HINT,
     RULES_FILE,
     LocalStack,
     StackConfig,
+    choose_ports,
+    free_port,
+    port_in_use,
     prometheus_config,
     resolve_model_tag,
     rules_for_prometheus,
@@ -39,6 +48,25 @@ def model_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "models" / "credit_scorer" / "latest").write_text("v2")
     monkeypatch.setenv("BENTOML_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port on which a socket listens for the whole test."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        yield busy.getsockname()[1]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different loopback ports free right now (stand-ins for the defaults 3000, 9108, 9090)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
 
 
 def test_scrape_targets_follow_the_charts_service_monitor() -> None:
@@ -122,10 +150,10 @@ def test_prepare_without_prometheus_prints_one_line_and_keeps_the_rest(
 ) -> None:
     monkeypatch.setattr(local_stack.shutil, "which", lambda _: None)
     lines: list[str] = []
-    stack = LocalStack(
-        StackConfig(stack_dir=tmp_path / "stack", monitor_options={"window-records": "2000"}),
-        log=lines.append,
+    config = StackConfig(
+        stack_dir=tmp_path / "stack", api_port=0, monitor_port=0, monitor_options={"window-records": "2000"}
     )
+    stack = LocalStack(config, log=lines.append)
     stack.prepare()
     assert lines == [PROMETHEUS_HINT]
     assert [child.name for child in stack.children] == ["service", "sidecar"]
@@ -143,13 +171,116 @@ def test_prepare_without_prometheus_prints_one_line_and_keeps_the_rest(
     assert stack.url("monitor", "/report") in banner
 
 
-def test_prepare_rejects_a_port_in_use(model_store: Path, tmp_path: Path) -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        with pytest.raises(OSError, match=str(port)):
-            LocalStack(StackConfig(stack_dir=tmp_path / "s", api_port=port), log=lambda _: None).prepare()
+def test_prepare_rejects_a_port_in_use(model_store: Path, tmp_path: Path, busy_port: int) -> None:
+    with pytest.raises(
+        OSError, match=f"port {busy_port} on 127.0.0.1 is in use \\(--api-port {busy_port}\\)"
+    ):
+        LocalStack(StackConfig(stack_dir=tmp_path / "s", api_port=busy_port), log=lambda _: None).prepare()
+
+
+def test_default_ports_are_bentomls_the_charts_and_prometheuss() -> None:
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    assert DEFAULT_API_PORT == 3000 == values["scoring"]["containerPort"]
+    assert values["monitor"]["port"] == DEFAULT_MONITOR_PORT
+    assert DEFAULT_PROMETHEUS_PORT == 9090
+    assert build_parser().parse_args(["local"]).api_port is None  # "not given": the default, or a fallback
+
+
+def test_choose_ports_takes_the_defaults_when_they_are_free() -> None:
+    defaults = dict(zip(("api", "monitor", "prometheus"), free_ports(3), strict=True))
+    chosen = choose_ports(dict.fromkeys(defaults), defaults)
+    assert chosen.ports == defaults
+    assert chosen.notices == []
+
+
+def test_choose_ports_falls_back_to_a_free_port_when_a_default_is_busy(busy_port: int) -> None:
+    monitor, prometheus = free_ports(2)
+    defaults = {"api": busy_port, "monitor": monitor, "prometheus": prometheus}
+    chosen = choose_ports(dict.fromkeys(defaults), defaults)
+    api = chosen.ports["api"]
+    assert api not in defaults.values() and not port_in_use(api)
+    assert chosen.ports == {**defaults, "api": api}
+    assert chosen.notices == [
+        f"port {busy_port} is busy; the scoring API listens on 127.0.0.1:{api} instead "
+        "(choose one with --api-port)"
+    ]
+
+
+def test_choose_ports_refuses_an_explicit_port_that_is_busy(busy_port: int) -> None:
+    defaults = dict(zip(("api", "monitor"), free_ports(2), strict=True))
+    with pytest.raises(OSError, match=f"port {busy_port} .*in use \\(--monitor-port {busy_port}\\)"):
+        choose_ports({"api": None, "monitor": busy_port}, defaults)
+
+
+def test_choose_ports_zero_is_any_free_port_without_a_notice(busy_port: int) -> None:
+    defaults = dict(zip(("api", "monitor"), free_ports(2), strict=True))
+    chosen = choose_ports({"api": 0, "monitor": 0}, defaults)
+    assert chosen.notices == []
+    assert len(set(chosen.ports.values())) == 2
+    assert not set(chosen.ports.values()) & {*defaults.values(), busy_port}
+
+
+def test_choose_ports_an_explicit_port_wins_over_another_processs_default() -> None:
+    api_default, monitor_default, explicit = free_ports(3)
+    defaults = {"api": api_default, "monitor": monitor_default}
+    chosen = choose_ports({"api": None, "monitor": api_default}, defaults)
+    assert chosen.ports["monitor"] == api_default
+    api = chosen.ports["api"]
+    assert api not in (api_default, monitor_default)
+    assert chosen.notices == [
+        f"port {api_default} is taken by --monitor-port; the scoring API listens on 127.0.0.1:{api} "
+        "instead (choose one with --api-port)"
+    ]
+    with pytest.raises(ValueError, match=f"--api-port and --monitor-port both ask for port {explicit}"):
+        choose_ports({"api": explicit, "monitor": explicit}, defaults)
+    with pytest.raises(ValueError, match="--api-port 70000"):
+        choose_ports({"api": 70000, "monitor": None}, defaults)
+
+
+def test_prepare_prints_the_fallback_and_every_url_and_stack_json_use_the_port_used(
+    model_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy_port: int
+) -> None:
+    monitor, prometheus = free_ports(2)
+    monkeypatch.setattr(
+        local_stack, "DEFAULT_PORTS", {"api": busy_port, "monitor": monitor, "prometheus": prometheus}
+    )
+    monkeypatch.setattr(local_stack.shutil, "which", lambda _: None)
+    lines: list[str] = []
+    stack = LocalStack(StackConfig(stack_dir=tmp_path / "stack"), log=lines.append)
+    stack.prepare()
+    api = stack.ports["api"]
+    assert api != busy_port and stack.ports["monitor"] == monitor
+    assert lines == [
+        f"port {busy_port} is busy; the scoring API listens on 127.0.0.1:{api} instead "
+        "(choose one with --api-port)",
+        PROMETHEUS_HINT,
+    ]
+    service, sidecar = stack.children
+    assert service.argv[service.argv.index("--port") + 1] == str(api)
+    assert service.ready_url == f"http://127.0.0.1:{api}/readyz"
+    assert sidecar.argv[sidecar.argv.index("--port") + 1] == str(monitor)
+    banner = stack.banner()
+    assert f"http://127.0.0.1:{api}/score" in banner and f"--url http://127.0.0.1:{api} " in banner
+    assert f"http://127.0.0.1:{monitor}/metrics" in banner
+    assert f":{busy_port}" not in banner
+    stack.write_state()
+    state = json.loads((tmp_path / "stack" / "stack.json").read_text())
+    assert state["ports"] == {"api": api, "monitor": monitor}
+    assert state["urls"]["api"] == f"http://127.0.0.1:{api}"
+    assert state["urls"]["monitor"] == f"http://127.0.0.1:{monitor}"
+
+
+def test_local_with_an_explicit_busy_port_exits_2_naming_it(
+    model_store: Path, tmp_path: Path, busy_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deploy.__main__ import main
+
+    argv = ["local", "--stack-dir", str(tmp_path / "s"), "--no-prometheus", "--api-port", str(busy_port)]
+    argv += ["--monitor-port", "0"]
+    assert main(argv) == 2
+    assert f"cannot start the stack: port {busy_port} on 127.0.0.1 is in use (--api-port {busy_port})" in (
+        capsys.readouterr().out
+    )
 
 
 def test_child_stop_reaches_processes_that_left_its_group(tmp_path: Path) -> None:
@@ -204,6 +335,12 @@ def test_local_subcommand_is_listed_and_documented() -> None:
     local = next(a for a in parser._subparsers._group_actions if a.dest == "command").choices["local"]
     for action in local._actions:
         assert action.help, action.dest
+    help_text = " ".join(local.format_help().split())
+    for option, default in (("--api-port", 3000), ("--monitor-port", 9108), ("--prometheus-port", 9090)):
+        (action,) = (a for a in local._actions if option in a.option_strings)
+        assert action.default is None and f"[{default}, or a free one when it is busy]" in action.help
+    assert "When one of these defaults is busy, that process gets a free port instead" in help_text
+    assert "A port given explicitly must be free" in help_text and "0 picks any free port" in help_text
 
 
 def test_local_refuses_an_alert_for_without_a_duration(capsys: pytest.CaptureFixture[str]) -> None:

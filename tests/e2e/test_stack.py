@@ -49,7 +49,7 @@ from tests.e2e.stack import (
     scrape_sum,
     wait_until,
 )
-from training.traffic import TrafficReport, applicant_payloads, feature_names_from_spec, generated_features
+from training.traffic import TrafficReport, document_requests, feature_names_from_spec, generated_documents
 from training.traffic import send as send_traffic
 
 PROMETHEUS = shutil.which("prometheus")
@@ -125,8 +125,8 @@ class Stack:
 
     def send(self, label: str, n: int, seed: int, scenario: str | None, **options) -> TrafficReport:
         """Generate ``n`` applicants and post them; the report is kept under ``label``."""
-        frame = generated_features(n, self.feature_names, seed=seed, scenario=scenario)
-        report = send_traffic(self.api, applicant_payloads(frame, label), phase=label, **options)
+        documents = generated_documents(n, seed=seed, scenario=scenario)
+        report = send_traffic(self.api, document_requests(documents, label), phase=label, **options)
         assert report.failed == 0, report.summary()
         self.scored += report.scored
         self.phases[label] = report
@@ -345,14 +345,14 @@ def test_sidecar_killed_mid_stream_ingests_every_scored_applicant_once(after_dri
     before = stack.launcher.state()["processes"]["sidecar"]
     halfway = threading.Event()
     reports: list[TrafficReport] = []
-    frame = generated_features(1_500, stack.feature_names, seed=13, scenario=None)
+    documents = generated_documents(1_500, seed=13, scenario=None)
 
     def note_progress(report: TrafficReport) -> None:
         if report.scored >= 500:
             halfway.set()
 
     def traffic() -> None:
-        payloads = applicant_payloads(frame, "kill9")
+        payloads = document_requests(documents, "kill9")
         reports.append(
             send_traffic(stack.api, payloads, phase="kill9", rate=300, batch_size=50, on_batch=note_progress)
         )

@@ -28,12 +28,20 @@ class ServedService:
     """A ``bentoml serve service.service:CreditScorer`` subprocess in its own process group."""
 
     def __init__(
-        self, bentoml_home: Path, env: Mapping[str, str], log_path: Path, port: int | None = None
+        self,
+        bentoml_home: Path,
+        env: Mapping[str, str],
+        log_path: Path,
+        port: int | None = None,
+        source: Path = REPO_ROOT,
     ) -> None:
+        """Start serving; ``source`` is the checkout whose service is served (another one for comparisons)."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         full_env = {**os.environ, "BENTOML_HOME": str(bentoml_home), "BENTOML_DO_NOT_TRACK": "True", **env}
+        if source != REPO_ROOT:
+            full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), full_env.get("PYTHONPATH")]))
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
@@ -45,7 +53,7 @@ class ServedService:
                 "--port",
                 str(self.port),
             ],
-            cwd=REPO_ROOT,
+            cwd=source,
             env=full_env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

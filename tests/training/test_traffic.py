@@ -12,8 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from service.applicant.document import applicant_type
 from training.cli import build_parser, main
-from training.traffic import TrafficPlan, applicant_payloads, batches, generated_features, send
+from training.traffic import (
+    TrafficPlan,
+    batches,
+    document_requests,
+    feature_vectors,
+    generated_documents,
+    generated_features,
+    send,
+)
 
 NAMES = ["DAYS_BIRTH", "AMT_ANNUITY", "EXT_SOURCE_1", "BURO_AMT_CREDIT_SUM_MIN"]
 
@@ -23,7 +32,7 @@ def test_payloads_send_missing_values_as_null_and_whole_numbers_as_ints() -> Non
         {"A": [1.0, np.nan], "B": [0.25, np.inf], "C": [-12000.0, 3.0]},
         index=pd.Index([7, 8], name="SK_ID_CURR"),
     )
-    first, second = applicant_payloads(frame, "baseline")
+    first, second = feature_vectors(frame, "baseline")
     assert first == {"id": "baseline-7", "features": {"A": 1, "B": 0.25, "C": -12000}}
     assert second == {"id": "baseline-8", "features": {"A": None, "B": None, "C": 3}}
     assert isinstance(first["features"]["A"], int)
@@ -32,11 +41,34 @@ def test_payloads_send_missing_values_as_null_and_whole_numbers_as_ints() -> Non
 
 def test_batches_split_and_ask_for_reasons_every_nth_request() -> None:
     applicants = [{"id": str(i), "features": {}} for i in range(25)]
-    bodies = list(batches(applicants, batch_size=10, explain_every=2))
-    assert [len(b["applicants"]) for b in bodies] == [10, 10, 5]
-    assert ["explain" in b for b in bodies] == [False, True, False]
-    assert bodies[1]["explain"] == 3
-    assert all("explain" not in b for b in batches(applicants, 10, 0))
+    bodies = [
+        (json.loads(body), count) for body, count in batches(applicants, batch_size=10, explain_every=2)
+    ]
+    assert [(len(b["applicants"]), count) for b, count in bodies] == [(10, 10), (10, 10), (5, 5)]
+    assert ["explain" in b for b, _ in bodies] == [False, True, False]
+    assert bodies[1][0]["explain"] == 3
+    assert all("explain" not in json.loads(body) for body, _ in batches(applicants, 10, 0))
+
+
+def test_batches_stay_under_the_byte_budget_but_always_send_an_applicant() -> None:
+    big = {"id": "x", "applicant": {"installments_payments": [{"AMT_PAYMENT": 1.5}] * 2000}}
+    small = {"id": "y", "features": {}}
+    bodies = list(batches([big, small, small, big, big], batch_size=50, explain_every=0, max_bytes=40_000))
+    assert [count for _, count in bodies] == [1, 2, 1, 1]  # a big one alone exceeds the budget: sent alone
+    assert all(len(body) <= 40_000 for body, count in bodies if count > 1)
+
+
+def test_generated_documents_are_valid_requests_and_follow_the_scenario() -> None:
+    import msgspec
+
+    documents = generated_documents(200, seed=5)
+    assert len(documents) == 200
+    decoded = [msgspec.convert(d, applicant_type()) for d in documents]  # the service's own types
+    assert any(a.bureau for a in decoded) and all("TARGET" not in d for d in documents)
+    shifted = generated_documents(200, seed=5, scenario="young_high_income")
+    assert np.mean([d["DAYS_BIRTH"] for d in shifted]) > np.mean([d["DAYS_BIRTH"] for d in documents])
+    requests = document_requests(documents[:2], "base")
+    assert requests[1] == {"id": "base-1", "applicant": documents[1]}
 
 
 def test_plan_sends_the_baseline_then_the_scenario() -> None:
@@ -94,6 +126,8 @@ def test_cli_traffic_options_all_have_help() -> None:
         assert action.help, action.dest
     args = parser.parse_args(["traffic", "--url", "http://x", "--scenario", "revolving_mix", "--rate", "50"])
     assert (args.url, args.scenario, args.rate, args.applicants) == ("http://x", "revolving_mix", 50.0, 6000)
+    assert args.form == "applicant"
+    assert parser.parse_args(["traffic", "--url", "http://x", "--form", "features"]).form == "features"
 
 
 def test_cli_traffic_rejects_a_zero_rate() -> None:
