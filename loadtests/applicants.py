@@ -1,8 +1,16 @@
-"""Applicants the simulated users send: real rows of the bundle's reference sample, as request JSON.
+"""Applicants the simulated users send, in both input forms, as request JSON.
 
-Three sources, best first: a JSON file exported by the gate from the bundle's reference sample
-(:func:`export_reference`), the reference sample of a registered bundle, or, when only a URL is known, values
-drawn from the quantiles and missing shares that ``GET /spec`` publishes (:func:`sample_from_spec`).
+Feature vectors (the ``features`` form), best source first: a JSON file exported by the gate from the
+bundle's reference sample (:func:`export_reference`), or, when only a URL is known, values drawn from the
+quantiles and missing shares that ``GET /spec`` publishes (:func:`sample_from_spec`).
+
+Applicant documents (the ``applicant`` form: the application and its credit history with Kaggle's names),
+best source first: a JSON file exported by the gate from the bundle's example applicants
+(:func:`export_documents`), or the small committed :data:`FALLBACK_DOCUMENTS` (generated applicants, for a
+URL without the model store or a bundle trained before example applicants existed).
+
+Both are sent pre-encoded (:func:`encode_items`, :func:`request_body`): a document is tens of kilobytes of
+JSON, and encoding it again for every request would spend the load generator's CPU, not the service's.
 """
 
 from __future__ import annotations
@@ -19,7 +27,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Applicant = dict[str, Any]
-"""One request applicant: ``{"id": str, "features": {name: number | bool | str | None}}``."""
+"""One request applicant: ``{"id", "features": {name: value}}`` or ``{"id", "applicant": {...}}``."""
+
+Item = tuple[str, bytes]
+"""An applicant ready to send: its id, and its input as JSON (``"features":{...}``, ``"applicant":{...}``)."""
+
+FALLBACK_DOCUMENTS = Path(__file__).with_name("example_applicants.json")
+"""Committed applicant documents sent when the bundle has no example applicants (or is not reachable)."""
+
+FALLBACK_RECIPE = (
+    '.venv/bin/python -c "from training.synthetic import generate; '
+    "from training.documents import tables_to_documents; from loadtests.applicants import write_fallback; "
+    'write_fallback(tables_to_documents(generate(50, seed=777).tables, keep_ids=False))"'
+)
+"""The command that wrote :data:`FALLBACK_DOCUMENTS` (run from the repository root to regenerate it)."""
+
+FALLBACK_SIZE = 18
+"""Documents kept in the fallback file: every second of the 36 shortest, short to about median histories."""
 
 
 def json_value(value: Any, spec: Mapping[str, Any]) -> Any:
@@ -81,6 +105,103 @@ def load_applicants(path: str | Path) -> list[Applicant]:
     return applicants
 
 
+def documents_to_items(documents: Iterable[Mapping[str, Any]], prefix: str) -> list[Applicant]:
+    """Applicant documents as request items ``{"id": "<prefix>-<i>", "applicant": document}``."""
+    return [{"id": f"{prefix}-{i}", "applicant": dict(document)} for i, document in enumerate(documents)]
+
+
+def write_documents(path: Path, items: Sequence[Mapping[str, Any]], about: str) -> None:
+    """Write applicant items as ``{"about": ..., "applicants": [...]}``, one applicant per line."""
+    lines = [json.dumps(dict(item), separators=(",", ":"), allow_nan=False) for item in items]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"about": ' + json.dumps(about) + ',\n"applicants": [\n' + ",\n".join(lines) + "\n]}\n")
+
+
+def load_documents(path: str | Path) -> list[Applicant]:
+    """Read applicant items (``{"id", "applicant"}``) from a JSON list or ``{"applicants": [...]}`` file.
+
+    Raises ``ValueError`` when the file holds none, or an item without an ``applicant`` object.
+    """
+    data = json.loads(Path(path).read_text())
+    items = data.get("applicants") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"{path} holds no applicant documents (expected a non-empty 'applicants' list)")
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("applicant"), dict):
+            raise ValueError(f"{path}: every item needs an 'applicant' document")
+    return items
+
+
+def export_documents(tag: str, path: Path, n: int) -> int:
+    """Write up to ``n`` example applicants of the registered bundle ``tag`` to ``path``; return how many.
+
+    Reads the BentoML model store of this process (``BENTOML_HOME``). Raises ``BundleError`` when the
+    bundle holds no example applicants (trained before they existed).
+    """
+    from service.bundle import BundleError, load_registered
+
+    bundle = load_registered(tag, with_reference=False, with_applicants=True)
+    if not bundle.example_applicants:
+        raise BundleError(f"bundle {tag} has no example applicants")
+    items = documents_to_items(bundle.example_applicants[:n], "example")
+    write_documents(path, items, f"example applicants of {tag} (holdout applicants of its training)")
+    return len(items)
+
+
+def select_fallback(documents: Sequence[Mapping[str, Any]], n: int = FALLBACK_SIZE) -> list[Applicant]:
+    """The fallback's documents: every second of the ``2n`` shortest (compact JSON), shortest first.
+
+    Short to about median histories of 50 generated applicants, some with every history table, so the
+    file stays under 300 KB.
+    """
+    by_length = sorted(documents, key=lambda document: len(json.dumps(document, separators=(",", ":"))))
+    return documents_to_items(by_length[: 2 * n : 2], "fallback")
+
+
+def write_fallback(documents: Sequence[Mapping[str, Any]], path: Path = FALLBACK_DOCUMENTS) -> None:
+    """Write :data:`FALLBACK_DOCUMENTS` from generated documents (see :data:`FALLBACK_RECIPE`)."""
+    write_documents(
+        path,
+        select_fallback(documents),
+        "Fallback applicant documents of the load-test gate (loadtests/applicants.py): generated "
+        f"applicants, not real people. Regenerate from the repository root with: {FALLBACK_RECIPE}",
+    )
+
+
+def encode_items(applicants: Iterable[Mapping[str, Any]]) -> list[Item]:
+    """Applicants (either form) as ``(id, input JSON)`` pairs, encoded once for every request to come."""
+    items: list[Item] = []
+    for applicant in applicants:
+        form = "applicant" if "applicant" in applicant else "features"
+        encoded = json.dumps(applicant[form], separators=(",", ":"), allow_nan=False)
+        items.append((str(applicant["id"]), f'"{form}":{encoded}'.encode()))
+    return items
+
+
+def request_body(
+    items: Sequence[Item], *, single: bool, explain: int = 0, return_features: bool = False
+) -> bytes:
+    """The JSON body of a ``/score`` or ``/explain`` request for ``items`` (one applicant when ``single``).
+
+    ``explain`` asks ``/score`` for that many reasons (0: the field is left out); ``return_features`` asks
+    for the feature row the model saw.
+    """
+    options = (f',"explain":{int(explain)}' if explain else "") + (
+        ',"return_features":true' if return_features else ""
+    )
+    tail = options.encode() + b"}"
+    if single:
+        (applicant_id, encoded), *rest = items
+        if rest:
+            raise ValueError("a single request holds one applicant")
+        return b'{"id":' + json.dumps(applicant_id).encode() + b"," + encoded + tail
+    entries = b",".join(
+        b'{"id":' + json.dumps(applicant_id).encode() + b"," + encoded + b"}"
+        for applicant_id, encoded in items
+    )
+    return b'{"applicants":[' + entries + b"]" + tail
+
+
 def _quantile_draw(quantiles: Mapping[str, float], u: float) -> float | None:
     """Inverse of the piecewise-linear CDF through the published quantiles, at level ``u``."""
     points = sorted((float(level), value) for level, value in quantiles.items())
@@ -132,3 +253,16 @@ def sample_from_spec(features: Iterable[Mapping[str, Any]], n: int, seed: int = 
         {"id": f"spec-{i}", "features": {spec["name"]: _spec_value(spec, rng) for spec in specs}}
         for i in range(n)
     ]
+
+
+def within_body_limit(items: Sequence[Item], budget_bytes: int) -> list[Item]:
+    """The first of ``items`` whose encoded inputs fit in ``budget_bytes`` (at least one): a batch that stays
+    within the service's request body limit."""
+    kept: list[Item] = []
+    used = 0
+    for item in items:
+        used += len(item[1]) + 64  # id, braces and separators
+        if kept and used > budget_bytes:
+            break
+        kept.append(item)
+    return kept

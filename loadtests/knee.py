@@ -30,6 +30,21 @@ class Step:
     """Whether the knee line met its p95/p99 limits and every line its error limit."""
     breach: str
     """The first limit the step broke (empty when within the SLO)."""
+    generator_cpu_pct: float | None = None
+    """Mean CPU of the Locust processes (master and workers) during the step, in percent of one core
+    (``None`` when not sampled)."""
+    generator_cpu_max_pct: float | None = None
+    """Highest CPU of the Locust processes over one sample interval of the step, in percent of one core."""
+    service_cpu_pct: float | None = None
+    """Mean CPU of the served process tree during the step, in percent of one core (``None`` unless the gate
+    started the service)."""
+    service_cpu_max_pct: float | None = None
+    """Highest CPU of the served process tree over one sample interval of the step, in percent of one core."""
+    machine_cpu_pct: float | None = None
+    """Mean busy CPU of the whole machine during the step, in percent of one core (100 x cores = all busy)."""
+    generator_limit: str = ""
+    """The rule by which the load generator, not the service, limited the step (``loadtests/bottleneck.py``),
+    or empty when the generator had headroom."""
 
 
 def judge_step(window: dict[str, Any], slo: SLO, user_rps: float) -> Step:

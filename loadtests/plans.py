@@ -7,6 +7,7 @@ Locust monkey-patches the standard library with gevent on import, so this logic 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from loadtests.profile import LoadProfile
@@ -32,20 +33,32 @@ class StepPlan:
         """Length of the whole ramp."""
         return self.profile.step_seconds * len(self.users)
 
+    def step_at(self, run_time: float) -> int | None:
+        """Index of the step planned at ``run_time``; ``None`` after the last one."""
+        step = int(run_time // self.profile.step_seconds)
+        return None if step >= len(self.users) else step
+
     def tick(self, run_time: float) -> tuple[int, float] | None:
         """Users and spawn rate at ``run_time``; ``None`` (stop) after the last step."""
-        step = int(run_time // self.profile.step_seconds)
-        users = self.users
-        return None if step >= len(users) else (users[step], self.profile.spawn_rate)
+        step = self.step_at(run_time)
+        return None if step is None else (self.users[step], self.profile.spawn_rate)
 
-    def window(self, run_time: float) -> Window | None:
-        """The step at ``run_time``, or ``None`` while the step settles or after the end."""
+    def window(self, run_time: float, started: Mapping[int, float] | None = None) -> Window | None:
+        """The step at ``run_time``, or ``None`` while the step settles or after the end.
+
+        ``started`` maps a step to the run time its users were actually asked for, when Locust ticked the
+        shape later than planned (a distributed master ticks up to a second late): the step settles from
+        there, so its window never holds requests of the previous step's users.
+        """
         length = self.profile.step_seconds
-        step = int(run_time // length)
-        start = step * length + self.profile.settle_seconds
-        if step >= len(self.users) or run_time < start:
+        step = self.step_at(run_time)
+        if step is None:
             return None
-        return step, start, (step + 1) * length
+        begun = max(step * length, (started or {}).get(step, step * length))
+        start, end = begun + self.profile.settle_seconds, (step + 1) * length
+        if run_time < start or start >= end:
+            return None
+        return step, start, end
 
 
 @dataclass(frozen=True)

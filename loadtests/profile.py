@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from loadtests.mix import parse_forms
+
 ENV_PREFIX = "LOADTEST_"
 """Prefix of the environment variables read by :meth:`LoadProfile.from_env`."""
 
@@ -22,13 +24,24 @@ class LoadProfile:
     """Knobs of one Locust run; each field is read from ``LOADTEST_<FIELD>`` in upper case."""
 
     applicants: str = ""
-    """JSON file of applicants to sample (a list of ``{"id", "features"}``); empty = sample from ``/spec``."""
+    """JSON file of feature vectors to sample (a list of ``{"id", "features"}``); empty = sample from
+    ``/spec``."""
+    applicant_documents: str = ""
+    """JSON file of applicant documents to sample (``{"applicants": [{"id", "applicant"}, ...]}``);
+    empty = the committed ``loadtests/example_applicants.json``."""
+    forms: str = "applicant,features"
+    """Input forms whose scenarios are sent, comma-separated (``applicant``, ``features``)."""
     user_rps: float = 2.0
     """Requests per second each simulated user tries to send (Locust's ``constant_throughput``)."""
     batch_min: int = 10
-    """Smallest batch the batch scenario sends."""
+    """Smallest batch of feature vectors the ``/score batch (features)`` scenario sends."""
     batch_max: int = 100
-    """Largest batch the batch scenario sends (must stay within the service's batch limit)."""
+    """Largest batch of feature vectors (must stay within the service's batch limit)."""
+    applicant_batch_min: int = 5
+    """Smallest batch of applicant documents the ``/score batch (applicant)`` scenario sends."""
+    applicant_batch_max: int = 25
+    """Largest batch of applicant documents; a batch is also cut to half the service's request body limit
+    (a document is tens of kilobytes, a feature vector a few hundred bytes)."""
     explain_k: int = 3
     """Reasons asked per applicant by the ``/score`` with explanations scenario."""
     shape: str = "none"
@@ -76,6 +89,10 @@ class LoadProfile:
         """The ``LOADTEST_*`` variables that reproduce this profile in a Locust subprocess."""
         return {ENV_PREFIX + spec.name.upper(): str(getattr(self, spec.name)) for spec in fields(self)}
 
+    def form_list(self) -> tuple[str, ...]:
+        """The input forms whose scenarios are sent."""
+        return parse_forms(self.forms)
+
     def steps(self) -> list[int]:
         """Users of each step of the step ramp."""
         return [int(part) for part in self.step_users.split(",") if part.strip()]
@@ -88,6 +105,14 @@ class LoadProfile:
             raise ValueError(f"{ENV_PREFIX}USER_RPS must be > 0")
         if not 1 <= self.batch_min <= self.batch_max:
             raise ValueError(f"{ENV_PREFIX}BATCH_MIN must be >= 1 and <= {ENV_PREFIX}BATCH_MAX")
+        if not 1 <= self.applicant_batch_min <= self.applicant_batch_max:
+            raise ValueError(
+                f"{ENV_PREFIX}APPLICANT_BATCH_MIN must be >= 1 and <= {ENV_PREFIX}APPLICANT_BATCH_MAX"
+            )
+        try:
+            parse_forms(self.forms)
+        except ValueError as exc:
+            raise ValueError(f"{ENV_PREFIX}FORMS: {exc}") from None
         if self.explain_k < 1:
             raise ValueError(f"{ENV_PREFIX}EXPLAIN_K must be >= 1")
         steps = self.steps()

@@ -18,14 +18,20 @@ class StepRamp(LoadTestShape):
     def __init__(self) -> None:
         super().__init__()
         self.plan = StepPlan(LoadProfile.from_env())
+        self.started: dict[int, float] = {}
+        """Run time at which each step was first ticked, i.e. its users asked for."""
 
     def tick(self) -> tuple[int, float] | None:
         """Users and spawn rate for the current step; ``None`` (stop) after the last one."""
-        return self.plan.tick(self.get_run_time())
+        run_time = self.get_run_time()
+        step = self.plan.step_at(run_time)
+        if step is not None:
+            self.started.setdefault(step, run_time)
+        return self.plan.tick(run_time)
 
     def window(self, run_time: float) -> Window | None:
-        """The timeline window (step) of ``run_time``."""
-        return self.plan.window(run_time)
+        """The timeline window (step) of ``run_time``, settling from when the step was actually ticked."""
+        return self.plan.window(run_time, self.started)
 
 
 class Soak(LoadTestShape):

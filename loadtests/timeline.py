@@ -1,7 +1,10 @@
 """Per-window latency and throughput, recorded inside Locust for the step ramp (a window per step) and soak.
 
 Locust's own CSV holds whole-run numbers; the knee and the soak drift need them per window, with exact
-percentiles per scenario, so the locustfile feeds every request here and writes :meth:`Timeline.to_json`.
+percentiles per scenario, so the locustfile feeds every request here (``loadtests/recording.py`` decides the
+window, also when the requests come from several Locust worker processes) and writes
+:meth:`Timeline.to_json`. Windows also carry their wall-clock span, so the gate can put the CPU it sampled
+beside each one.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class _Window:
     users: int = 0
     times: dict[str, list[float]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    first_at: float | None = None
+    last_at: float | None = None
 
 
 class Timeline:
@@ -39,21 +44,47 @@ class Timeline:
 
     def __init__(self) -> None:
         self._windows: dict[int, _Window] = {}
+        self.origin_epoch: float | None = None
+        """Wall-clock time (``time.time()``) of run time 0, when known: windows then carry epoch spans."""
 
-    def add(
-        self, key: int, start: float, end: float, users: int, name: str, response_ms: float, failed: bool
-    ) -> None:
-        """Record one request of scenario ``name`` in window ``key`` (``[start, end)`` s of run time)."""
+    def _window(self, key: int, start: float, end: float) -> _Window:
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = _Window(start=start, end=end)
+        return window
+
+    def add(
+        self,
+        key: int,
+        start: float,
+        end: float,
+        users: int,
+        name: str,
+        response_ms: float,
+        failed: bool,
+        at: float | None = None,
+    ) -> None:
+        """Record one request of scenario ``name`` in window ``key`` (``[start, end)`` s of run time).
+
+        ``at`` is the wall-clock time the request ended (kept as the window's first and last request).
+        """
+        window = self._window(key, start, end)
         window.users = max(window.users, users)
         window.times.setdefault(name, []).append(response_ms)
         if failed:
             window.failures[name] = window.failures.get(name, 0) + 1
+        if at is not None:
+            window.first_at = at if window.first_at is None else min(window.first_at, at)
+            window.last_at = at if window.last_at is None else max(window.last_at, at)
+
+    def note_users(self, key: int, start: float, end: float, users: int) -> None:
+        """Count ``users`` as running during window ``key`` (its user count is the largest noted or seen)."""
+        window = self._window(key, start, end)
+        window.users = max(window.users, users)
 
     def summary(self) -> list[dict[str, Any]]:
-        """One entry per window, in order: span, users and per-scenario (plus aggregated) statistics."""
+        """One entry per window, in order: span (run time, and wall clock when known), users and
+        per-scenario (plus aggregated) statistics."""
         out = []
         for key in sorted(self._windows):
             window = self._windows[key]
@@ -65,11 +96,16 @@ class Timeline:
                 everything.extend(values)
                 lines[name] = _line(values, window.failures.get(name, 0), seconds)
             lines[AGGREGATED] = _line(sorted(everything), sum(window.failures.values()), seconds)
+            origin = self.origin_epoch
             out.append(
                 {
                     "window": key,
                     "start_s": window.start,
                     "end_s": window.end,
+                    "start_epoch": None if origin is None else origin + window.start,
+                    "end_epoch": None if origin is None else origin + window.end,
+                    "first_request_epoch": window.first_at,
+                    "last_request_epoch": window.last_at,
                     "users": window.users,
                     "lines": lines,
                 }

@@ -58,13 +58,29 @@ def _lower(
     return Check(source, line, metric, observed, limit, PASS if ok else FAIL, note if not ok else "")
 
 
-def check_slo(lines: Mapping[str, LineStats], slo: SLO, *, with_throughput: bool = True) -> list[Check]:
+def not_sent(name: str, why: str) -> Check:
+    """The check of a scenario the run did not send on purpose: skipped, saying why."""
+    return Check("slo", name, "requests", None, None, SKIP, f"not sent: {why}")
+
+
+def check_slo(
+    lines: Mapping[str, LineStats],
+    slo: SLO,
+    *,
+    with_throughput: bool = True,
+    unsent: Mapping[str, str] | None = None,
+) -> list[Check]:
     """One check per limit of the SLO file; a scenario without any request fails its ``requests`` check.
 
     ``with_throughput=False`` leaves the ``min_rps`` limits out (they hold only under the SLO's load).
+    ``unsent`` maps scenarios the run left out on purpose to the reason: each gets one skipped check
+    instead of its limits, so the table still names it.
     """
     checks: list[Check] = []
     for name, limits in slo.scenarios.items():
+        if unsent and name in unsent:
+            checks.append(not_sent(name, unsent[name]))
+            continue
         line = lines.get(name)
         if line is None or line.requests == 0:
             checks.append(
@@ -85,13 +101,27 @@ def check_slo(lines: Mapping[str, LineStats], slo: SLO, *, with_throughput: bool
 def check_regression(
     lines: Mapping[str, LineStats], baseline: Mapping[str, LineStats], limits: RegressionLimits
 ) -> list[Check]:
-    """Compare with the last accepted run: aggregated throughput, and p99 of every line both runs have."""
+    """Compare with the last accepted run: aggregated throughput, and p99 of every line both runs have.
+
+    A scenario the accepted run did not send (new, or renamed) gets a skipped check saying so; the
+    aggregated p99 is compared only when both runs sent the same scenarios (another mix averages other
+    requests). Scenarios only the accepted run sent are ignored.
+    """
     checks: list[Check] = []
     current, accepted = lines.get(AGGREGATED), baseline.get(AGGREGATED)
     if current is not None and accepted is not None:
         floor = accepted.rps * (1.0 - limits.max_throughput_drop)
         checks.append(_lower("baseline", AGGREGATED, "rps", current.rps, floor, "throughput regressed"))
+    same_mix = set(lines) - {AGGREGATED} == set(baseline) - {AGGREGATED}
+    for name in sorted(set(lines) - set(baseline)):
+        checks.append(
+            Check("baseline", name, "p99_ms", lines[name].p99_ms, None, SKIP, "not in the accepted run")
+        )
     for name in sorted(set(lines) & set(baseline)):
+        if name == AGGREGATED and not same_mix:
+            note = "the accepted run sent other scenarios"
+            checks.append(Check("baseline", name, "p99_ms", lines[name].p99_ms, None, SKIP, note))
+            continue
         new_p99, old_p99 = lines[name].p99_ms, baseline[name].p99_ms
         if old_p99 is None:
             continue

@@ -10,6 +10,7 @@ tables -> loader cleaning -> ``build_features``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import lightgbm as lgb
@@ -87,3 +88,12 @@ def test_the_same_applicants_score_on_both_models_as_training_would(served: dict
                 single = client.post("/score", json={"applicant": applicant})
                 assert single.status_code == 200, single.text
                 assert single.json()["probability"] == pytest.approx(probability, rel=1e-9, abs=1e-12)
+
+
+def test_the_readme_example_scores_on_both_models(served: dict) -> None:
+    body = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "applicant.json").read_bytes()
+    for server, bundle in served.values():
+        answer = httpx.post(server.url + "/score", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 200, answer.text
+        reasons = answer.json()["reasons"]
+        assert len(reasons) == 3 and {r["feature"] for r in reasons} <= set(bundle.feature_names)

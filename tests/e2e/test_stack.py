@@ -199,6 +199,7 @@ def stack(model_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     stack_dir = tmp_path_factory.mktemp("e2e") / "stack"
     env = {**os.environ, "BENTOML_HOME": str(model_home), "BENTOML_DO_NOT_TRACK": "True"}
     options = ["--scrape-interval", str(SCRAPE_INTERVAL_SECONDS), "--stop-grace", "20"]
+    options += ["--api-port", "0", "--monitor-port", "0", "--prometheus-port", "0"]  # never the defaults
     options += ["--alert-for", f"CreditScoringDatasetDrift={DATASET_DRIFT_FOR}"]
     for name, value in SIDECAR_OPTIONS.items():
         options += ["--monitor-option", f"{name}={value}"]

@@ -7,7 +7,14 @@ import math
 
 import pytest
 
-from loadtests.checks import ServiceSpec, check_explain_response, check_score_response
+from loadtests.checks import (
+    NO_APPLICANT_FORM,
+    ServiceSpec,
+    applicant_form,
+    check_explain_response,
+    check_feature_row,
+    check_score_response,
+)
 
 SPEC = ServiceSpec(
     model_tag="credit_scorer:v1", threshold=0.3, feature_names=("A", "B", "C"), max_batch_size=10
@@ -116,14 +123,89 @@ def test_explain_answer_missing_a_feature_fails() -> None:
 
 
 def test_spec_from_service_body() -> None:
-    spec = ServiceSpec.from_json(
-        {
-            "model_tag": "m:1",
-            "threshold": 0.25,
-            "max_batch_size": 5,
-            "features": [{"name": "A"}, {"name": "B"}],
-        }
+    body = {
+        "model_tag": "m:1",
+        "threshold": 0.25,
+        "max_batch_size": 5,
+        "features": [{"name": "A"}, {"name": "B"}],
+    }
+    spec = ServiceSpec.from_json(body)
+    assert spec == ServiceSpec("m:1", 0.25, ("A", "B"), 5, applicant_unavailable_reason=NO_APPLICANT_FORM)
+    assert not spec.applicant_available
+    with_form = ServiceSpec.from_json(
+        {**body, "max_body_bytes": 2048, "applicant": {"available": True, "unavailable_reason": None}}
     )
-    assert spec == ServiceSpec("m:1", 0.25, ("A", "B"), 5)
+    assert with_form.applicant_available and with_form.applicant_unavailable_reason is None
+    assert with_form.max_body_bytes == 2048
     with pytest.raises(ValueError, match="GET /spec"):
         ServiceSpec.from_json({"threshold": 0.25})
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"available": True, "unavailable_reason": None, "record_limits": {}}, (True, None)),
+        ({"available": False, "unavailable_reason": "features not defined"}, (False, "features not defined")),
+        ({"available": False}, (False, "GET /spec says the applicant form is unavailable")),
+        (None, (False, NO_APPLICANT_FORM)),
+    ],
+)
+def test_spec_says_whether_the_applicant_form_is_available(section: dict | None, expected: tuple) -> None:
+    body = {"model_tag": "m:1"} if section is None else {"model_tag": "m:1", "applicant": section}
+    assert applicant_form(body) == expected
+
+
+ROW = {"A": 1.5, "B": None, "C": -2}
+
+
+def test_feature_row_must_hold_exactly_the_models_features() -> None:
+    assert check_feature_row(ROW, SPEC) is None
+    assert (
+        check_feature_row({"A": 1.0, "B": 2.0}, SPEC)
+        == "feature row does not hold exactly the model's features"
+    )
+    assert (
+        check_feature_row({**ROW, "D": 1.0}, SPEC) == "feature row does not hold exactly the model's features"
+    )
+    assert check_feature_row({**ROW, "A": "1.5"}, SPEC) == "feature row value is not a finite number or null"
+    assert check_feature_row({**ROW, "A": True}, SPEC) == "feature row value is not a finite number or null"
+    assert check_feature_row(None, SPEC) == "feature row missing although return_features was asked"
+
+
+def test_return_features_answers_carry_the_row_and_others_do_not() -> None:
+    assert check_score_response(scored(features=ROW), SPEC, ["a-1"], True, 0, return_features=True) is None
+    assert check_score_response(scored(), SPEC, ["a-1"], True, 0, return_features=True) == (
+        "feature row missing although return_features was asked"
+    )
+    assert check_score_response(scored(features=ROW), SPEC, ["a-1"], True, 0) == (
+        "feature row returned without return_features"
+    )
+    batch = {"results": [scored(applicant_id="x", features=ROW), scored(applicant_id="y", features={"A": 1})]}
+    assert check_score_response(batch, SPEC, ["x", "y"], False, 0, return_features=True) == (
+        "feature row does not hold exactly the model's features"
+    )
+
+
+def test_reasons_must_quote_the_returned_feature_row() -> None:
+    quoted = reasons(0.5, -0.2)  # features A and B
+    quoted[0]["value"], quoted[1]["value"] = 1.5, None
+    body = scored(reasons=quoted, features=ROW)
+    assert check_score_response(body, SPEC, ["a-1"], True, 2, return_features=True) is None
+    wrong = copy.deepcopy(body)
+    wrong["reasons"][0]["value"] = 1.6
+    assert check_score_response(wrong, SPEC, ["a-1"], True, 2, return_features=True) == (
+        "reason value differs from the returned feature row"
+    )
+    wrong["reasons"][0]["value"], wrong["reasons"][1]["value"] = 1.5, 0.0  # a value where the row has none
+    assert check_score_response(wrong, SPEC, ["a-1"], True, 2, return_features=True) == (
+        "reason value differs from the returned feature row"
+    )
+
+
+def test_explain_answer_with_its_feature_row() -> None:
+    body = {**EXPLAINED, "features": ROW}
+    assert check_explain_response(body, SPEC, ["a-1"], True, return_features=True) is None
+    assert check_explain_response(EXPLAINED, SPEC, ["a-1"], True, return_features=True) == (
+        "feature row missing although return_features was asked"
+    )
+    assert check_explain_response(body, SPEC, ["a-1"], True) == "feature row returned without return_features"

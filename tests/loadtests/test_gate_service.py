@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import socket
 import urllib.parse
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 
 from loadtests.baseline import read_baseline, write_baseline
 from loadtests.gate import EXIT_BREACH, EXIT_PASS
+from loadtests.mix import APPLICANT, FEATURES, SCENARIO_WEIGHTS, scenario_weights
 from loadtests.results import LineStats
+from tests.loadtests.conftest import EXAMPLE_APPLICANTS
 from tests.loadtests.helpers import run_gate, write_slo
 
 pytestmark = pytest.mark.timeout(240)
@@ -44,11 +47,55 @@ def test_gate_passes_against_the_real_service(accepted_run: dict) -> None:
     assert summary["applicants"] == "drawn from GET /spec quantiles (no reference sample available)" or (
         "reference rows" in summary["applicants"]
     )
-    for name in ("/score single", "/score batch", "/score explain", "/explain"):
-        assert summary["lines"][name]["requests"] > 0
-        assert summary["lines"][name]["failures"] == 0
-    for artefact in ("report.html", "locust_stats.csv", "locust_failures.csv", "summary.json"):
+    # Both forms, every scenario answered right (the applicant /score explain and /explain with their feature
+    # rows checked against the model's features and the reasons' values).
+    assert summary["forms"] == {"sent": [APPLICANT, FEATURES], "not_sent": {}}
+    assert summary["scenarios"] == SCENARIO_WEIGHTS
+    for name in SCENARIO_WEIGHTS:
+        assert summary["lines"][name]["requests"] > 0, name
+        assert summary["lines"][name]["failures"] == 0, name
+    assert not summary["failures"]
+    for artefact in (
+        "report.html",
+        "locust_stats.csv",
+        "locust_failures.csv",
+        "summary.json",
+        "cpu.csv",
+        "timeline.json",
+    ):
         assert (accepted_run["results"] / artefact).is_file(), artefact
+
+
+def test_gate_records_the_generators_cpu_and_judges_it(accepted_run: dict) -> None:
+    """One Locust process by default; its CPU over the load, the machine's beside it, and the judgement."""
+    done = accepted_run["done"]
+    summary = json.loads((accepted_run["results"] / "summary.json").read_text())
+    assert summary["locust_processes"] == 1
+    assert "ready workers" not in (accepted_run["results"] / "locust.log").read_text()  # not distributed
+    cpu = summary["cpu"]
+    assert cpu["cpus"] == os.cpu_count() and cpu["generator_cores"] == 1
+    generator, machine = cpu["generator"], cpu["machine"]
+    assert generator["samples"] >= 2 and generator["mean_pct"] > 0
+    assert generator["max_pct"] >= generator["mean_pct"]
+    assert generator["mean_share"] == pytest.approx(generator["mean_pct"] / (100 * cpu["cpus"]), abs=0.001)
+    assert machine["mean_pct"] >= generator["mean_pct"] * 0.9  # Locust runs on this machine
+    assert cpu["service"] is None  # a --url target: the gate did not start it, so it cannot sample it
+    assert cpu["span_s"] > 0  # from the first to the last request (timeline.json)
+    bottleneck = summary["bottleneck"]
+    assert bottleneck["judged"] == "whole run"
+    assert bottleneck["generator_limited"] == bool(bottleneck["rule"])
+    assert f"bottleneck: {bottleneck['verdict']}" in done.stdout
+    assert "Locust (generator)" in done.stdout
+
+
+def test_url_without_model_store_sends_the_committed_fallback_documents(accepted_run: dict) -> None:
+    """The --url run's model store is empty: no example applicants, so the committed documents are sent."""
+    summary = json.loads((accepted_run["results"] / "summary.json").read_text())
+    assert summary["applicant_documents"].startswith(
+        "18 fallback documents of loadtests/example_applicants.json"
+    )
+    assert summary["profile"]["applicant_documents"].endswith("loadtests/example_applicants.json")
+    assert "applicant documents: 18 fallback documents" in accepted_run["done"].stdout
 
 
 def test_accept_stores_the_run_as_baseline(accepted_run: dict) -> None:
@@ -87,7 +134,7 @@ def breached_run(accepted_run: dict, running_service: str, tmp_path_factory: pyt
     }
     forged = folder / "baseline.json"
     write_baseline(forged, accepted.__class__(**{**accepted.__dict__, "lines": better}))
-    slo = write_slo(folder / "slo.yaml", overrides={"/score single": {"p99_ms": 0.01}})
+    slo = write_slo(folder / "slo.yaml", overrides={"/score single (applicant)": {"p99_ms": 0.01}})
     done = run_gate(
         ["--url", running_service, "--slo", str(slo), "--results", str(folder / "run"),
          "--baseline", str(forged), *SHORT_RUN],
@@ -101,8 +148,8 @@ def test_impossible_p99_fails_naming_the_line(breached_run: dict) -> None:
     assert done.returncode == EXIT_BREACH, done.stdout + done.stderr
     assert "GATE FAILED" in done.stdout
     failed_rows = [line for line in done.stdout.splitlines() if "FAIL" in line and "p99_ms" in line]
-    assert any(row.startswith("slo /score single p99_ms") for row in failed_rows), done.stdout
-    assert "slo /score single p99_ms" in breached_run["summary"]["breaches"]
+    assert any(row.startswith("slo /score single (applicant) p99_ms") for row in failed_rows), done.stdout
+    assert "slo /score single (applicant) p99_ms" in breached_run["summary"]["breaches"]
 
 
 def test_regression_against_baseline_fails(breached_run: dict) -> None:
@@ -125,6 +172,17 @@ def test_over_capacity_service_fails_on_error_rate_and_is_stopped(model_home: di
     assert "slo Aggregated error_rate" in summary["breaches"]
     assert any(f["error"].endswith("HTTP 429')") for f in summary["failures"])
     assert "reference rows of" in summary["applicants"]
+    # The served bundle has example applicants: they are exported and sent as the applicant form.
+    assert (
+        summary["applicant_documents"]
+        == f"{EXAMPLE_APPLICANTS} example applicants of {model_home['MODEL_TAG']}"
+    )
+    exported = json.loads((tmp_path / "run" / "applicant_documents.json").read_text())["applicants"]
+    assert [item["id"] for item in exported] == [f"example-{i}" for i in range(EXAMPLE_APPLICANTS)]
+    assert summary["lines"]["/score single (applicant)"]["requests"] > 0
+    service = summary["cpu"]["service"]  # the gate started the service: its CPU is sampled beside Locust's
+    assert service is not None and service["samples"] >= 2 and service["mean_pct"] > 0
+    assert "the service used" in summary["bottleneck"]["verdict"]
     port = urllib.parse.urlsplit(summary["url"]).port
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the gate left its service running"
@@ -134,16 +192,29 @@ def test_knee_mode_records_benchmark_section_only(running_service: str, tmp_path
     benchmarks = tmp_path / "BENCHMARKS.md"
     benchmarks.write_text("# Benchmarks\n\n## Training\n\nkept as is\n\n## Load tests\n\nold numbers\n")
     done = run_gate(
-        ["--url", running_service, "--mode", "knee", "--steps", "2,4", "--step-seconds", "4",
+        ["--url", running_service, "--mode", "knee", "--steps", "2,4", "--step-seconds", "5",
          "--results", str(tmp_path / "run"), "--slo", str(write_slo(tmp_path / "slo.yaml")),
          "--record-benchmark", str(benchmarks)],
         env={},
     )  # fmt: skip
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert [step["users"] for step in summary["steps"]] == [2, 4]
+    # Knee mode runs one Locust process per core by default (a master and its workers when more than one).
+    processes = os.cpu_count() or 1
+    assert summary["locust_processes"] == processes
+    if processes > 1:
+        assert f"to {processes} ready workers" in (tmp_path / "run" / "locust.log").read_text()
+    for step in summary["steps"]:
+        assert step["generator_cpu_pct"] is not None and step["machine_cpu_pct"] is not None
+        assert step["service_cpu_pct"] is None  # a --url target
+    assert summary["cpu"]["generator"]["mean_pct"] > 0
+    assert summary["bottleneck"]["judged"].startswith("the step at")
+    assert summary["bottleneck"]["verdict"] in done.stdout
     text = benchmarks.read_text()
     assert "## Training\n\nkept as is\n" in text
     assert "old numbers" not in text
+    assert "| Locust CPU % | service CPU % | machine CPU % | generator-bound |" in text
+    assert summary["bottleneck"]["verdict"] in text
     if done.returncode == EXIT_PASS:
         assert summary["knee"] is not None
         assert f"**Knee: {summary['knee']['rps']:.0f} requests/s**" in text
@@ -166,6 +237,8 @@ def test_soak_mode_watches_memory_and_latency_of_the_service_it_started(
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert len(summary["windows"]) == 4
     assert summary["memory"]["samples"] >= 5 and summary["memory"]["peak_mib"] > 50
+    assert summary["cpu"]["service"]["samples"] >= 5 and summary["cpu"]["service"]["mean_pct"] > 0
+    assert all(window["cpu"]["generator"]["mean_pct"] is not None for window in summary["windows"])
     with (tmp_path / "run" / "memory.csv").open() as samples:
         rows = list(csv.DictReader(samples))
     assert len(rows) == summary["memory"]["samples"]
@@ -176,3 +249,33 @@ def test_soak_mode_watches_memory_and_latency_of_the_service_it_started(
     assert all(check["observed"] is not None for check in soak.values()), soak
     if any(check["outcome"] == "FAIL" for check in soak.values()):
         assert done.returncode == EXIT_BREACH and summary["breaches"]
+
+
+def test_applicant_scenarios_are_skipped_when_the_service_cannot_score_documents(
+    model_home: dict, tmp_path: Path
+) -> None:
+    """A bundle without a definitions fingerprint: /spec says the applicant form is unavailable, so the gate
+    sends the feature-vector scenarios only and names each applicant scenario as not sent, with the reason."""
+    done = run_gate(
+        ["--model-tag", model_home["NO_APPLICANT_TAG"], "--slo", str(write_slo(tmp_path / "slo.yaml")),
+         "--results", str(tmp_path / "run"), "--no-baseline", *SHORT_RUN],
+        env={"BENTOML_HOME": model_home["BENTOML_HOME"]},
+    )  # fmt: skip
+    assert done.returncode == EXIT_PASS, done.stdout + done.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    reason = summary["forms"]["not_sent"][APPLICANT]
+    assert "does not record how its features were computed" in reason
+    assert summary["forms"]["sent"] == [FEATURES]
+    assert summary["scenarios"] == scenario_weights([FEATURES])
+    assert summary["applicant_documents"] == f"not sent: {reason}"
+    assert f"applicant scenarios NOT sent: {reason}" in done.stdout
+    skipped = {c["line"]: c for c in summary["checks"] if c["outcome"] == "skip" and c["source"] == "slo"}
+    applicant_names = set(SCENARIO_WEIGHTS) - set(scenario_weights([FEATURES]))
+    assert set(skipped) == applicant_names
+    for name in applicant_names:
+        assert name not in summary["lines"]
+        assert skipped[name]["note"] == f"not sent: {reason}"
+        row = next(line for line in done.stdout.splitlines() if line.startswith(f"slo {name} requests"))
+        assert "skip (not sent: applicant form:" in row
+    for name in scenario_weights([FEATURES]):
+        assert summary["lines"][name]["requests"] > 0 and summary["lines"][name]["failures"] == 0

@@ -1,4 +1,4 @@
-"""The scenario mix: exact shares, evenly spread, every user from its own starting point."""
+"""The scenario mix: both input forms, exact shares, evenly spread, every user from its own starting point."""
 
 from __future__ import annotations
 
@@ -7,7 +7,19 @@ from collections import Counter
 
 import pytest
 
-from loadtests.mix import SCENARIO_WEIGHTS, ScenarioCycle, interleave
+from loadtests.mix import (
+    APPLICANT,
+    BY_NAME,
+    FEATURES,
+    FORMS,
+    SCENARIO_WEIGHTS,
+    SCENARIOS,
+    ScenarioCycle,
+    interleave,
+    parse_forms,
+    scenario_name,
+    scenario_weights,
+)
 from loadtests.slo import DEFAULT_SLO_PATH, load_slo
 
 
@@ -66,3 +78,55 @@ def test_ten_users_cover_the_cycle_exactly() -> None:
 def test_the_slo_file_names_exactly_the_mixed_scenarios() -> None:
     slo = load_slo(DEFAULT_SLO_PATH)
     assert set(slo.scenarios) - {"Aggregated"} == set(SCENARIO_WEIGHTS)
+
+
+KINDS = ("/score single", "/score batch", "/score explain", "/explain")
+
+
+def test_every_kind_is_sent_as_applicant_documents_and_the_main_ones_as_feature_vectors() -> None:
+    names = set(SCENARIO_WEIGHTS)
+    assert {scenario_name(kind, APPLICANT) for kind in KINDS} <= names
+    assert {"/score single (features)", "/score batch (features)"} <= names
+    for name, scenario in BY_NAME.items():
+        assert name == f"{scenario.kind} ({scenario.form})" and scenario.form in FORMS
+
+
+def test_the_applicant_form_is_the_main_traffic_and_each_kind_keeps_its_share() -> None:
+    """Seven in ten requests carry documents; per kind the cycle is the one of before the applicant form."""
+    by_form: Counter[str] = Counter()
+    by_kind: Counter[str] = Counter()
+    for scenario in SCENARIOS:
+        by_form[scenario.form] += scenario.weight
+        by_kind[scenario.kind] += scenario.weight
+    assert by_form == Counter({APPLICANT: 7, FEATURES: 3})
+    assert by_kind == Counter({"/score single": 6, "/score batch": 2, "/score explain": 1, "/explain": 1})
+
+
+def test_return_features_is_asked_by_the_applicant_scenarios_with_reasons_and_contributions() -> None:
+    asking = {scenario.name for scenario in SCENARIOS if scenario.return_features}
+    assert asking == {"/score explain (applicant)", "/explain (applicant)"}
+
+
+def test_one_cycle_mixes_both_forms_and_every_scenario() -> None:
+    cycle = interleave(SCENARIO_WEIGHTS)
+    assert Counter(cycle) == Counter(SCENARIO_WEIGHTS)
+    assert {BY_NAME[name].form for name in cycle[:3]} == {APPLICANT, FEATURES}  # forms interleave early on
+    assert not any(BY_NAME[a].kind == BY_NAME[b].kind == "/score batch" for a, b in itertools.pairwise(cycle))
+
+
+def test_leaving_a_form_out_keeps_the_other_forms_scenarios_and_weights() -> None:
+    assert scenario_weights([FEATURES]) == {"/score single (features)": 2, "/score batch (features)": 1}
+    assert scenario_weights([APPLICANT, FEATURES]) == SCENARIO_WEIGHTS
+    assert ScenarioCycle(scenario_weights([FEATURES])).cycle == (
+        "/score single (features)",
+        "/score batch (features)",
+        "/score single (features)",
+    )
+
+
+def test_forms_are_parsed_in_a_fixed_order_and_unknown_ones_refused() -> None:
+    assert parse_forms("features, applicant") == (APPLICANT, FEATURES)
+    assert parse_forms("features") == (FEATURES,)
+    for bad in ("", "vectors", "applicant,columns"):
+        with pytest.raises(ValueError, match="forms"):
+            parse_forms(bad)

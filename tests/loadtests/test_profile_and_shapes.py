@@ -45,6 +45,18 @@ def test_step_ramp_walks_the_steps_then_stops_and_caps_users() -> None:
     assert ramp.window(13.0) == (1, 12.0, 20.0)
 
 
+def test_step_window_settles_from_the_tick_that_started_the_step() -> None:
+    """A distributed Locust master ticks the shape up to a second late: the step settles from that tick."""
+    ramp = StepPlan(LoadProfile(step_users="2,4", step_seconds=10, settle_seconds=2))
+    late = {0: 0.01, 1: 10.9}
+    assert ramp.window(12.5) == (1, 12.0, 20.0)
+    assert ramp.window(12.5, late) is None  # still the previous step's users, or settling
+    assert ramp.window(13.0, late) == (1, 12.9, 20.0)
+    assert ramp.window(2.5, late) == (0, 2.01, 10.0)
+    assert ramp.window(19.5, {1: 18.5}) is None  # ticked too late to settle within the step
+    assert ramp.step_at(19.9) == 1 and ramp.step_at(20.0) is None
+
+
 def test_soak_holds_then_stops_with_cut_last_window() -> None:
     soak = SoakPlan(LoadProfile(soak_users=7, soak_seconds=25, window_seconds=10))
     assert soak.tick(24.0) == (7, 10.0)

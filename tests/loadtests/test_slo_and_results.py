@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from loadtests.benchmarks_md import SECTION_TITLE, record_section, replace_section
+from loadtests.mix import SCENARIO_WEIGHTS
 from loadtests.results import read_failures_csv, read_stats_csv
 from loadtests.slo import DEFAULT_SLO_PATH, SLOError, load_slo, parse_slo
 
@@ -25,12 +26,24 @@ STATS_CSV = "\n".join(
 def test_versioned_slo_file_parses_and_covers_every_scenario() -> None:
     slo = load_slo(DEFAULT_SLO_PATH)
     assert slo.version
-    assert set(slo.scenarios) == {"/score single", "/score batch", "/score explain", "/explain", "Aggregated"}
+    assert set(slo.scenarios) == {*SCENARIO_WEIGHTS, "Aggregated"}
     for limits in slo.scenarios.values():
         assert None not in (limits.p95_ms, limits.p99_ms, limits.max_error_rate, limits.min_rps)
         assert limits.p95_ms <= limits.p99_ms
     assert slo.regression.max_throughput_drop == pytest.approx(0.10)
     assert slo.regression.max_p99_increase == pytest.approx(0.10)
+
+
+def test_throughput_limits_leave_each_scenario_room_below_its_share_of_the_offered_load() -> None:
+    """Under the SLO's load each scenario is offered its exact share (``loadtests/mix.py``); its min_rps must
+    sit well below it, so ramp-up and the run's edges never fail a healthy service."""
+    slo = load_slo(DEFAULT_SLO_PATH)
+    offered = slo.load.users * slo.load.user_rps
+    total = sum(SCENARIO_WEIGHTS.values())
+    for name, weight in SCENARIO_WEIGHTS.items():
+        share = offered * weight / total
+        assert slo.scenarios[name].min_rps <= 0.7 * share, name
+    assert slo.scenarios["Aggregated"].min_rps <= 0.8 * offered
 
 
 def test_unknown_limit_is_named() -> None:

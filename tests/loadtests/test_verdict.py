@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from loadtests.baseline import DEFAULT_BASELINE_PATH, read_baseline
+from loadtests.mix import SCENARIO_WEIGHTS
 from loadtests.results import LineStats
 from loadtests.slo import SLO, RegressionLimits, ScenarioLimits
-from loadtests.verdict import FAIL, PASS, breaches, check_regression, check_slo, render_table
+from loadtests.verdict import FAIL, PASS, SKIP, breaches, check_regression, check_slo, render_table
 
 
 def line(
@@ -100,3 +102,45 @@ def test_table_marks_breaches_and_reasons() -> None:
     row = next(r for r in table.splitlines() if r.startswith("baseline Aggregated rps"))
     assert FAIL in row and "throughput regressed" in row
     assert table.splitlines()[0].split() == ["check", "observed", "limit", "result"]
+
+
+def test_scenarios_left_out_on_purpose_are_skipped_by_name_not_failed() -> None:
+    """A scenario the run did not send on purpose (the applicant form unavailable) gets one skipped row."""
+    checks = check_slo(
+        {"Aggregated": line()}, SLO_UNDER_TEST, unsent={"/score single": "applicant form: why"}
+    )
+    assert not breaches(checks)
+    skipped = [c for c in checks if c.outcome == SKIP]
+    assert [(c.label, c.note) for c in skipped] == [
+        ("slo /score single requests", "not sent: applicant form: why")
+    ]
+    assert "skip (not sent: applicant form: why)" in render_table(checks)
+
+
+def test_a_baseline_without_a_scenario_skips_its_comparison_and_never_fails() -> None:
+    """Scenarios renamed or added since the accepted run: no numbers to compare, so they are skipped, and
+    the aggregated p99 (now over another mix) too; the throughput is still compared."""
+    baseline = {"/score single": line(p99=10), "Aggregated": line(rps=20, p99=10)}
+    current = {
+        "/score single (applicant)": line(p99=90),
+        "/score single (features)": line(p99=90),
+        "Aggregated": line(rps=20, p99=90),
+    }
+    checks = check_regression(current, baseline, LIMITS)
+    assert not breaches(checks)
+    outcomes = {c.label: (c.outcome, c.note) for c in checks}
+    assert outcomes["baseline /score single (applicant) p99_ms"] == (SKIP, "not in the accepted run")
+    assert outcomes["baseline /score single (features) p99_ms"] == (SKIP, "not in the accepted run")
+    assert outcomes["baseline Aggregated p99_ms"] == (SKIP, "the accepted run sent other scenarios")
+    assert outcomes["baseline Aggregated rps"] == (PASS, "")
+    assert breaches(check_regression({**current, "Aggregated": line(rps=10)}, baseline, LIMITS))
+
+
+def test_the_committed_baseline_does_not_fail_a_run_of_todays_scenarios() -> None:
+    """Whatever scenarios loadtests/baseline.json holds, a healthy run of today's mix passes against it."""
+    baseline = read_baseline(DEFAULT_BASELINE_PATH)
+    assert baseline is not None
+    aggregated = baseline.lines["Aggregated"]
+    current = {name: baseline.lines.get(name, line(p99=30)) for name in SCENARIO_WEIGHTS}
+    current["Aggregated"] = line(rps=aggregated.rps, p99=aggregated.p99_ms or 30)
+    assert not breaches(check_regression(current, baseline.lines, LIMITS))
