@@ -156,7 +156,9 @@ def test_regression_against_baseline_fails(breached_run: dict) -> None:
     assert breached_run["done"].returncode == EXIT_BREACH
     breached = breached_run["summary"]["breaches"]
     assert "baseline Aggregated rps" in breached
-    assert "baseline Aggregated p99_ms" in breached
+    # p99 regressions are named per scenario (the aggregated p99 is compared only when a short run sent
+    # every scenario the forged baseline has, which a slow machine does not always do)
+    assert any(b.startswith("baseline /") and b.endswith(" p99_ms") for b in breached), breached
 
 
 def test_over_capacity_service_fails_on_error_rate_and_is_stopped(model_home: dict, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -36,3 +37,52 @@ def test_lightgbm_still_usable_and_pandas_importable_afterwards() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.split() == ["Booster", "pandas"]
+
+
+def test_the_bento_pins_every_package_its_code_imports() -> None:
+    """Every third-party module that ``service/`` or ``monitoring/`` (what the Bento carries) imports comes
+    from a package pinned in ``bentofile.yaml`` (or one BentoML depends on), at the version tested here.
+    """
+    import ast
+    from importlib import metadata
+
+    import yaml
+
+    bentofile = yaml.safe_load((REPO_ROOT / "bentofile.yaml").read_text())
+    pinned = dict(line.split("==") for line in bentofile["python"]["packages"])
+    bentoml_requires = {
+        req.split(";")[0]
+        .split("[")[0]
+        .split("<")[0]
+        .split(">")[0]
+        .split("=")[0]
+        .split("!")[0]
+        .strip()
+        .lower()
+        for req in metadata.requires("bentoml") or []
+        if "extra ==" not in req
+    }
+    distributions = metadata.packages_distributions()
+    local = {"service", "monitoring"}
+    imported: set[str] = set()
+    for folder in ("service", "monitoring"):
+        for path in (REPO_ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    imported |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported - local if name not in sys.stdlib_module_names}
+
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pins = {canonical(p): v for p, v in pinned.items()}
+    allowed = set(pins) | {canonical(r) for r in bentoml_requires}
+    for module in sorted(third_party):
+        packages = {canonical(d) for d in distributions.get(module, [module])}
+        assert packages & allowed, f"{module} is not pinned in bentofile.yaml"
+        for package in packages & set(pins):
+            assert metadata.version(package) == pins[package], (
+                f"{package}: installed != bentofile {pins[package]}"
+            )
