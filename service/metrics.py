@@ -96,6 +96,8 @@ class ServiceMetrics:
             "by table and column (scored as no known label, as training does): a new label upstream.",
             ["table", "column"],
         )
+        self._by_input: dict[str, Any] = {}
+        """Children of ``applicants_by_input`` by form (``labels()`` costs microseconds per call)."""
         self.ready = Gauge(
             "credit_scoring_ready",
             "1 when the bundle is loaded and a warm-up prediction succeeded in this worker, else 0.",
@@ -111,8 +113,12 @@ class ServiceMetrics:
 
     def count_inputs(self, forms: list[str], unknown_labels: list[tuple[str, str]]) -> None:
         """Count one request's applicants by input form, and the unknown labels they held."""
+        by_input = self._by_input
         if len(forms) == 1 or len(set(forms)) == 1:
-            self.applicants_by_input.labels(forms[0]).inc(len(forms))
+            child = by_input.get(forms[0])
+            if child is None:
+                child = by_input[forms[0]] = self.applicants_by_input.labels(forms[0])
+            child.inc(len(forms))
         else:
             for form in set(forms):
                 self.applicants_by_input.labels(form).inc(forms.count(form))

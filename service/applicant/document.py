@@ -303,23 +303,38 @@ def check_document(applicant: Any, where: str = "applicant") -> None:
             )
 
 
-def _known_labels(table: str) -> tuple[tuple[str, Any, frozenset], ...]:
-    """(column, getter, labels that are not "unknown": the schema's, XNA and null) per text column."""
+def _known_labels(table: str) -> tuple[tuple[tuple[str, Any, frozenset], ...], Any]:
+    """Per text column of ``table``: (column, getter, labels that are not "unknown": the schema's, XNA and
+    null); and a getter of all text columns at once (a tuple), when there are several."""
     schema = TABLES[_schema_table(table)]
-    return tuple(
+    columns = tuple(
         (spec.name, attrgetter(spec.name), frozenset((*spec.categories, MISSING_LABEL, None)))
         for spec in schema.columns
         if spec.kind == "str"
     )
+    return columns, attrgetter(*(name for name, _, _ in columns)) if len(columns) > 1 else None
 
 
 _KNOWN = {table: _known_labels(table) for table in ("application", *HISTORY_TABLES, "bureau_balance")}
 
 
 def _unknown_in(records: Any, table: str, out: list[tuple[str, str]]) -> None:
-    for column, get, known in _KNOWN[table]:
-        if not known.issuperset(map(get, records)):
-            out.extend((table, column) for record in records if get(record) not in known)
+    """Append (table, column) once per record of ``records`` holding an unknown label in that column."""
+    columns, get_all = _KNOWN[table]
+    if get_all is None:  # one text column, or none
+        for column, get, known in columns:
+            if not known.issuperset(map(get, records)):
+                out.extend((table, column) for record in records if get(record) not in known)
+        return
+    if len(records) == 1:  # one record: all its labels in one call
+        values = get_all(records[0])
+        for (column, _, known), value in zip(columns, values, strict=True):
+            if value not in known:
+                out.append((table, column))
+        return
+    for (column, _, known), values in zip(columns, zip(*map(get_all, records), strict=True), strict=True):
+        if not known.issuperset(values):
+            out.extend((table, column) for value in values if value not in known)
 
 
 def unknown_labels(applicant: Any) -> list[tuple[str, str]]:

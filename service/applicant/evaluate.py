@@ -247,7 +247,10 @@ class _Function:
                 return self._row(table, "({0} if {0} != {0} or {0} >= 0 else 0.0)", self.value(table, value))
             case Ratio(numerator, denominator):
                 inputs = self.value(table, numerator), self.value(table, denominator)
-                return self._row(table, "_ratio({0}, {1})", *inputs)
+                # _ratio inlined (one call per row otherwise): NaN for 0 or missing, then for an infinity
+                guard = "NAN if not {1} or {0} != {0} or {1} != {1}"
+                inline = f"({guard} else (r if -INF < (r := {{0}} / {{1}}) < INF else NAN))"
+                return self._row(table, inline, *inputs)
             case Where(condition, value):
                 inputs = self.condition(table, condition), self.value(table, value)
                 return self._row(table, "({1} if {0} else NAN)", *inputs)
@@ -358,6 +361,7 @@ class _Compiler:
         self.namespace: dict[str, Any] = {
             "NAN": NAN,
             "_ratio": _ratio,
+            "INF": math.inf,
             "_sum": _sum,
             "_median": _median,
             "_std": _std,
@@ -416,7 +420,6 @@ class FeatureRow:
                 outputs.append(f"({variable} if -INF < {variable} < INF else NAN)")
             else:
                 outputs.append(f"({variable} if {variable} == {variable} else 0.0)")
-        compiler.namespace["INF"] = math.inf
         self.n_nodes = len(function.lines)
         """Lines of the generated function (one per distinct node of the definitions, plus table reads)."""
         self.source = "\n\n".join([*compiler.sources, function.source(outputs)])
