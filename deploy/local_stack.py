@@ -609,8 +609,8 @@ class LocalStack:
             f"credit-scoring is running on {LOOPBACK} (model {self.model_tag})",
             f"  API docs          {self.url('api', '/')}",
             f"  score             curl -s {self.url('api', '/score')} -H 'content-type: application/json' "
-            """-d '{"features": {}}'""",
-            f"  feature spec      {self.url('api', '/spec')}",
+            f"-d @{_shown(str(REPO_ROOT / 'docs' / 'examples' / 'applicant.json'))}",
+            f"  both contracts    {self.url('api', '/spec')}",
             f"  service metrics   {self.url('api', '/metrics')}",
             f"  sidecar metrics   {self.url('monitor', '/metrics')}",
         ]

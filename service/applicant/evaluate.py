@@ -80,10 +80,6 @@ def _sum(values: list[float]) -> float:
     return total
 
 
-def _mean(valid: list[float]) -> float:
-    return _sum(valid) / len(valid) if valid else NAN
-
-
 def _median(valid: list[float]) -> float:
     n = len(valid)
     if not n:
@@ -98,18 +94,6 @@ def _std(valid: list[float]) -> float:
         return NAN
     mean = _sum(valid) / len(valid)
     return math.sqrt(_sum([(value - mean) * (value - mean) for value in valid]) / len(valid))
-
-
-_STATS: dict[str, Callable[[list[float]], float]] = {
-    "SUM": lambda valid: _sum(valid) if valid else NAN,
-    "MEAN": _mean,
-    "SHARE": _mean,
-    "MAX": lambda valid: max(valid) if valid else NAN,
-    "MIN": lambda valid: min(valid) if valid else NAN,
-    "MEDIAN": _median,
-    "STD": _std,
-}
-"""Each statistic of the non-missing values of a group (NaN when there are none)."""
 
 
 def _across(values: list[float], stat: str, weights: tuple[float, ...]) -> float:
