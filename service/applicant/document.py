@@ -11,8 +11,9 @@ The msgspec types here are generated from :mod:`service.applicant.schema` and
 types (JSON integers for Kaggle's whole-number columns, numbers, text), real-world ranges (no negative
 amount, no positive number of days before the application), unknown column names and the number of history
 records (:data:`ROW_LIMITS`), naming the field path of the first problem; the OpenAPI document is generated
-from the same types. :func:`check_document` adds the two rules a type cannot express (the ``365243``
-sentinel in a column that is otherwise never positive, and ids that link records to the applicant).
+from the same types. :func:`check_document` adds the one rule a msgspec type cannot express (the ``365243``
+sentinel in a column that is otherwise never positive), which the JSON Schema states
+(:func:`describe_sentinels`): whatever the published schema accepts, the service accepts.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def _description(table: str, spec: ColumnSpec) -> str:
     text = spec.description[0].upper() + spec.description[1:]
     if spec.kind == "str":
         return f"{text}. Kaggle's labels; 'XNA' = missing, another label is scored as no known label."
+    if spec.name in _IDS and table != "application":
+        return f"{text} (optional; the nesting links the record, this id is kept but not compared)."
     if spec.name in _IDS:
         return f"{text} (optional)."
     low, high = column_domain(table, spec.name)
@@ -238,7 +241,6 @@ def applicant_type() -> type[msgspec.Struct]:
 
 
 _DAYS_RULE = f"must be <= 0 (days before the application), or {SENTINEL_DAYS} for no date"
-_GET_CURR, _GET_BUREAU = attrgetter("SK_ID_CURR"), attrgetter("SK_ID_BUREAU")
 
 
 @functools.cache
@@ -257,50 +259,22 @@ def _first_positive_day(records: Any, table: str) -> tuple[int, str] | None:
     return None
 
 
-def _first_other(values: Any, expected: object) -> int | None:
-    """Index of the first value that is neither None nor ``expected``, or None."""
-    others = set(values)
-    others.discard(None)
-    others.discard(expected)
-    if not others:
-        return None
-    return next(i for i, v in enumerate(values) if v is not None and v != expected)
-
-
 def check_document(applicant: Any, where: str = "applicant") -> None:
-    """Refuse what the types cannot: positive days other than 365243, and ids contradicting the nesting.
+    """Refuse what the decoding types do not check: a positive number of days other than 365243.
 
-    A history record's ``SK_ID_CURR`` must equal the application's when both are given, and a monthly
-    bureau_balance record's ``SK_ID_BUREAU`` its credit's. Raises :class:`DocumentError` naming the field
-    path under ``where``.
+    (The JSON Schema says it, :func:`describe_sentinels`.) Raises :class:`DocumentError` naming the field
+    path under ``where``. The linking ids of history records are not compared with the applicant's: the
+    nesting links each record, as the JSON Schema, which cannot compare two values, documents.
     """
     found = _first_positive_day((applicant,), "application")
     if found is not None:
         raise DocumentError(_DAYS_RULE, f"{where}.{found[1]}")
-    applicant_id = applicant.SK_ID_CURR
     for table in HISTORY_TABLES:
         records = getattr(applicant, table)
-        if not records:
-            continue
-        found = _first_positive_day(records, table)
-        if found is not None:
-            raise DocumentError(_DAYS_RULE, f"{where}.{table}[{found[0]}].{found[1]}")
-        if applicant_id is not None:
-            index = _first_other(list(map(_GET_CURR, records)), applicant_id)
-            if index is not None:
-                raise DocumentError(
-                    f"must be {where}.SK_ID_CURR or absent", f"{where}.{table}[{index}].SK_ID_CURR"
-                )
-    for index, credit in enumerate(applicant.bureau):
-        credit_id = credit.SK_ID_BUREAU
-        if credit_id is None or not credit.bureau_balance:
-            continue
-        month = _first_other(list(map(_GET_BUREAU, credit.bureau_balance)), credit_id)
-        if month is not None:
-            raise DocumentError(
-                f"must be {where}.bureau[{index}].SK_ID_BUREAU or absent",
-                f"{where}.bureau[{index}].bureau_balance[{month}].SK_ID_BUREAU",
-            )
+        if records:
+            found = _first_positive_day(records, table)
+            if found is not None:
+                raise DocumentError(_DAYS_RULE, f"{where}.{table}[{found[0]}].{found[1]}")
 
 
 def _known_labels(table: str) -> tuple[tuple[tuple[str, Any, frozenset], ...], Any]:
