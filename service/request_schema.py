@@ -6,7 +6,7 @@ and the applicant document (:mod:`service.applicant.document`: the application a
 Kaggle's names, the same for every model). msgspec decodes and checks a body in one pass in C; the OpenAPI
 document (:mod:`service.openapi`) is generated from the same types.
 
-A body is one of three forms (:data:`FORMS`), told apart by the fields it holds:
+A body is one of three forms, told apart by the fields it holds:
 
 * one applicant: ``{"id", "features" | "applicant", "explain", "return_features"}``;
 * a batch: ``{"applicants": [{"id", "features" | "applicant"}, ...], "explain", "return_features"}``;
@@ -147,7 +147,6 @@ class RequestSchema:
         self.features = list(features)
         self.names = [spec.name for spec in self.features]
         self.max_batch_size = max_batch_size
-        self.explain_max_k = explain_max_k
         self.feature_row = feature_row
         self.applicant_unavailable = applicant_unavailable
         self._categories = {
@@ -156,12 +155,14 @@ class RequestSchema:
             if spec.categories is not None
         }
         self._required = [spec.name for spec in self.features if not spec.missing_allowed]
+        self._types = {spec.name: _feature_type(spec) for spec in self.features}
+        """The msgspec type of each feature (the ``features`` form's fields, the columnar rows' values)."""
         self.features_type = _struct(
             "Features",
             [
-                (spec.name, _feature_type(spec), None)
+                (spec.name, self._types[spec.name], None)
                 if spec.missing_allowed
-                else (spec.name, _feature_type(spec))
+                else (spec.name, self._types[spec.name])
                 for spec in self.features
             ],
             kw_only=True,
@@ -272,11 +273,16 @@ class RequestSchema:
     def _fill_features(self, features: Any, matrix: np.ndarray, row: int, where: str) -> None:
         values = msgspec.structs.astuple(features)
         if self._categories:
-            values = list(values)
-            for index, codes in self._categories.items():
-                if values[index] is not None:
-                    values[index] = codes[values[index]]
+            values = self._coded(list(values), range(len(values)))
         matrix[row] = values  # None -> NaN, True/False -> 1.0/0.0
+
+    def _coded(self, values: list, positions: Sequence[int]) -> list:
+        """``values`` (of the features at ``positions``) with category labels replaced by their codes."""
+        for j, position in enumerate(positions):
+            codes = self._categories.get(position)
+            if codes is not None and values[j] is not None:
+                values[j] = codes[values[j]]
+        return values
 
     def _columnar(self, columns: Any, rows: Any, explain_k: int, return_features: bool) -> ScoringRequest:
         """``{"columns": [names], "rows": [[values], ...]}``; an ``id`` column carries caller ids."""
@@ -308,16 +314,11 @@ class RequestSchema:
         id_position = columns.index("id") if "id" in columns else None
         values = [msgspec.structs.astuple(record) for record in decoded]
         matrix = np.full((len(values), len(self.names)), np.nan, dtype=np.float64)
-        if values:
-            block = [[v for j, v in enumerate(record) if j != id_position] for record in values]
-            if self._categories:
-                for record in block:
-                    for j, position in enumerate(positions):
-                        codes = self._categories.get(position)
-                        if codes is not None and record[j] is not None:
-                            record[j] = codes[record[j]]
-            if positions:
-                matrix[:, positions] = np.array(block, dtype=np.float64).reshape(len(values), len(positions))
+        block = [[v for j, v in enumerate(record) if j != id_position] for record in values]
+        if self._categories:
+            block = [self._coded(record, positions) for record in block]
+        if positions:
+            matrix[:, positions] = np.array(block, dtype=np.float64).reshape(len(values), len(positions))
         caller_ids = (
             [_caller_id(record[id_position]) for record in values]
             if id_position is not None
@@ -331,8 +332,9 @@ class RequestSchema:
         if decoder is not None:
             self._column_decoders.move_to_end(columns)
             return decoder
-        types = {spec.name: _feature_type(spec) for spec in self.features}
-        row_fields = [(f"c{j}", CallerId if name == "id" else types[name]) for j, name in enumerate(columns)]
+        row_fields = [
+            (f"c{j}", CallerId if name == "id" else self._types[name]) for j, name in enumerate(columns)
+        ]
         row = _struct("ColumnarRow", row_fields, array_like=True, forbid_unknown_fields=True)
         decoder = msgspec.json.Decoder(list[row])  # type: ignore[valid-type]
         self._column_decoders[columns] = decoder

@@ -32,10 +32,10 @@ from service.applicant.schema import (
     SENTINEL_DAYS_COLUMNS,
     TABLES,
     ColumnSpec,
+    schema_table,
 )
 
 __all__ = [
-    "APPLICATION_COLUMNS",
     "HISTORY_TABLES",
     "MAX_WHOLE_NUMBER",
     "ROW_LIMITS",
@@ -44,7 +44,6 @@ __all__ = [
     "check_document",
     "describe_sentinels",
     "sentinel_columns",
-    "text_columns",
     "unknown_labels",
     "whole_number",
 ]
@@ -76,12 +75,7 @@ them is refused with 413 naming the list. The request body limit bounds the tota
 MAX_WHOLE_NUMBER = 2**53
 """Largest magnitude accepted for a whole-number column: every such value is exact as a float64."""
 
-_APPLICATION_SCHEMA = TABLES["application_test"]
-_SCHEMA_TABLE = {"application": "application_test"}
 _IDS = ("SK_ID_CURR", "SK_ID_BUREAU", "SK_ID_PREV")
-
-APPLICATION_COLUMNS: tuple[str, ...] = tuple(_APPLICATION_SCHEMA.column_names)
-"""Columns of the application record, in Kaggle order."""
 
 
 class DocumentError(ValueError):
@@ -107,22 +101,13 @@ def whole_number(low: float | None = None, high: float | None = None, **meta: An
     )
 
 
-def _schema_table(table: str) -> str:
-    return _SCHEMA_TABLE.get(table, table)
-
-
 def sentinel_columns(table: str) -> tuple[str, ...]:
     """Columns of ``table`` that are never positive except for Kaggle's ``365243`` "no date"."""
     return tuple(
         column
-        for column in SENTINEL_DAYS_COLUMNS[_schema_table(table)]
+        for column in SENTINEL_DAYS_COLUMNS[schema_table(table)]
         if column_domain(table, column)[1] == 0.0
     )
-
-
-def text_columns(table: str) -> tuple[str, ...]:
-    """Text columns of ``table`` (``application`` for the application record)."""
-    return tuple(TABLES[_schema_table(table)].names_of_kind("str"))
 
 
 def _description(table: str, spec: ColumnSpec) -> str:
@@ -134,7 +119,7 @@ def _description(table: str, spec: ColumnSpec) -> str:
     if spec.name in _IDS:
         return f"{text} (optional)."
     low, high = column_domain(table, spec.name)
-    if spec.name in SENTINEL_DAYS_COLUMNS[_schema_table(table)] and str(SENTINEL_DAYS) not in text:
+    if spec.name in SENTINEL_DAYS_COLUMNS[schema_table(table)] and str(SENTINEL_DAYS) not in text:
         text += f"; {SENTINEL_DAYS} = no date (missing)"
     if low is not None or high is not None:
         text += f"; in [{'-inf' if low is None else f'{low:g}'}, {'+inf' if high is None else f'{high:g}'}]"
@@ -161,7 +146,7 @@ def _field_type(table: str, spec: ColumnSpec) -> Any:
 
 
 def _record_type(name: str, table: str, extra: tuple = ()) -> type[msgspec.Struct]:
-    schema = TABLES[_schema_table(table)]
+    schema = TABLES[schema_table(table)]
     fields = [(spec.name, _field_type(table, spec), None) for spec in schema.columns]
     return msgspec.defstruct(
         name,
@@ -280,7 +265,7 @@ def check_document(applicant: Any, where: str = "applicant") -> None:
 def _known_labels(table: str) -> tuple[tuple[tuple[str, Any, frozenset], ...], Any]:
     """Per text column of ``table``: (column, getter, labels that are not "unknown": the schema's, XNA and
     null); and a getter of all text columns at once (a tuple), when there are several."""
-    schema = TABLES[_schema_table(table)]
+    schema = TABLES[schema_table(table)]
     columns = tuple(
         (spec.name, attrgetter(spec.name), frozenset((*spec.categories, MISSING_LABEL, None)))
         for spec in schema.columns

@@ -55,13 +55,11 @@ from service.applicant.expressions import (
     Stat,
     Where,
 )
-from service.applicant.schema import SENTINEL_DAYS, SENTINEL_DAYS_COLUMNS
+from service.applicant.schema import SENTINEL_DAYS, SENTINEL_DAYS_COLUMNS, schema_table
 
 __all__ = ["FeatureRow"]
 
 NAN = float("nan")
-
-_SCHEMA_TABLE = {APPLICATION: "application_train"}
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -70,6 +68,13 @@ def _ratio(numerator: float, denominator: float) -> float:
         return NAN
     result = numerator / denominator
     return result if -math.inf < result < math.inf else NAN
+
+
+def _missing(table: str, column: str) -> str:
+    """The test, on a raw value ``x``, of it being missing: null, or Kaggle's "no date" in a DAYS_* column."""
+    if column in SENTINEL_DAYS_COLUMNS[schema_table(table)]:
+        return f"x is None or x == {SENTINEL_DAYS}"
+    return "x is None"
 
 
 def _sum(values: list[float]) -> float:
@@ -219,10 +224,7 @@ class _Function:
     def _value(self, table: str, expr: Expr) -> str:
         match expr:
             case Raw(column):
-                days = column in SENTINEL_DAYS_COLUMNS.get(_SCHEMA_TABLE.get(table, table), ())
-                return self._read(
-                    table, column, f"x is None or x == {SENTINEL_DAYS}" if days else "x is None"
-                )
+                return self._read(table, column, _missing(table, column))
             case Difference(left, right):
                 return self._row(table, "{0} - {1}", self.value(table, left), self.value(table, right))
             case Negative(value):
@@ -300,10 +302,9 @@ class _Function:
 
         def build() -> str:
             if isinstance(expr, Raw) and (table, expr) not in self._names:  # read straight into the list
-                days = expr.column in SENTINEL_DAYS_COLUMNS.get(_SCHEMA_TABLE.get(table, table), ())
                 getter = self.compiler.constant(attrgetter(expr.column))
-                keep = f"x is not None and x != {SENTINEL_DAYS}" if days else "x is not None"
-                return f"[x for x in map({getter}, {self.rows(table)}) if {keep}]"
+                missing = _missing(table, expr.column)
+                return f"[x for x in map({getter}, {self.rows(table)}) if not ({missing})]"
             match expr:  # the non-missing values without the intermediate list of all of them
                 case Where(condition, value):
                     flags, values = self.condition(table, condition), self.value(table, value)
@@ -365,7 +366,7 @@ class _Compiler:
         return name
 
     def credit_function(self, aggregate: Aggregate) -> str:
-        """The name of a generated function of one bureau credit returning ``[aggregate]``."""
+        """The name of a generated function of one bureau credit returning ``aggregate``'s value."""
         name = self._credits.get(aggregate)
         if name is None:
             name = self._credits[aggregate] = f"credit_{len(self._credits)}"

@@ -25,6 +25,7 @@ __all__ = [
     "ColumnSpec",
     "Kind",
     "TableSchema",
+    "schema_table",
 ]
 
 Kind = Literal["int", "float", "str"]
@@ -699,3 +700,12 @@ SENTINEL_DAYS_COLUMNS: dict[str, tuple[str, ...]] = {
     for name, schema in TABLES.items()
 }
 """DAYS_* columns per table; any value equal to SENTINEL_DAYS in them means "no date"."""
+
+
+def schema_table(table: str) -> str:
+    """The :data:`TABLES` key describing ``table`` as feature definitions and applicant documents name it.
+
+    ``application`` (the applicant's own record) is ``application_test``: Kaggle's application columns
+    without ``TARGET``; every other table keeps its Kaggle name.
+    """
+    return "application_test" if table == "application" else table

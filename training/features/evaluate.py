@@ -44,18 +44,17 @@ from service.applicant.expressions import (
     Stat,
     Where,
 )
-from service.applicant.schema import TABLES
-from training.features.grouping import Groups, float_column, key_positions, label_codes, safe_ratio
+from service.applicant.schema import TABLES, schema_table
+from training.features.grouping import (
+    Groups,
+    child_table,
+    float_column,
+    key_positions,
+    label_codes,
+    safe_ratio,
+)
 
-__all__ = ["ApplicationRows", "TableRows", "schema_of"]
-
-_SCHEMA_TABLE = {"application": "application_train"}
-"""Schema table of a definition's table name, where they differ."""
-
-
-def schema_of(table: str) -> str:
-    """The :data:`~service.applicant.schema.TABLES` key describing the columns of ``table``."""
-    return _SCHEMA_TABLE.get(table, table)
+__all__ = ["ApplicationRows", "TableRows"]
 
 
 def _all_rows(values: np.ndarray) -> np.ndarray:
@@ -92,7 +91,7 @@ class _Rows:
 
     def labels(self, column: str) -> tuple[str, ...]:
         """Known labels of a text column of this table."""
-        return TABLES[schema_of(self.table)].column(column).categories
+        return TABLES[schema_table(self.table)].column(column).categories
 
     def codes(self, column: str) -> np.ndarray:
         """Position of each row's label among the known labels, -1 for missing or unknown."""
@@ -237,7 +236,7 @@ class TableRows(_Rows):
 
         ``aggregates`` are those that will be asked for, so that statistics of a row value share a pass.
         """
-        frame = _child_frame(tables, table)
+        frame = child_table(tables, table)
         groups = Groups(key_positions(applicants, frame["SK_ID_CURR"]), len(applicants))
         return cls(frame, table, groups, tables, _stats_wanted(aggregates))
 
@@ -286,21 +285,9 @@ class TableRows(_Rows):
         if self._credits is None:
             credit_ids = self._rows(np.asarray(self.frame["SK_ID_BUREAU"]))
             unique_ids = pd.Index(credit_ids).unique()
-            balance = _child_frame(self._tables, "bureau_balance")
+            balance = child_table(self._tables, "bureau_balance")
             groups = Groups(key_positions(unique_ids, balance["SK_ID_BUREAU"]), len(unique_ids))
             self._credits = TableRows(balance, "bureau_balance", groups)
             self._credit_back = unique_ids.get_indexer(credit_ids)
         assert self._credit_back is not None
         return self._credits.aggregate(aggregate)[self._credit_back]
-
-
-_KEYS = {"bureau_balance": ("SK_ID_BUREAU",), "bureau": ("SK_ID_CURR", "SK_ID_BUREAU")}
-
-
-def _child_frame(tables: Mapping[str, pd.DataFrame], table: str) -> pd.DataFrame:
-    """``tables[table]``, or an empty frame with its key columns when the table is absent."""
-    frame = tables.get(table)
-    if frame is None:
-        keys = _KEYS.get(table, ("SK_ID_CURR",))
-        frame = pd.DataFrame({key: np.empty(0, dtype=np.int64) for key in keys})
-    return frame

@@ -9,6 +9,7 @@ import pandas as pd
 
 __all__ = [
     "Groups",
+    "child_table",
     "float_column",
     "key_positions",
     "label_codes",
@@ -63,17 +64,17 @@ def label_codes(frame: pd.DataFrame, column: str, labels: Iterable[str]) -> np.n
     return mapping[codes]
 
 
+_LINKING_KEYS = {"bureau_balance": ("SK_ID_BUREAU",), "bureau": ("SK_ID_CURR", "SK_ID_BUREAU")}
+"""The id columns an absent history table still needs (the keys its rows are grouped and linked by)."""
+
+
 def child_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    """The child table ``name``, or an empty one (only ``SK_ID_CURR``) when it is absent."""
+    """The child table ``name``, or an empty one (only its linking ids) when it is absent."""
     table = tables.get(name)
     if table is None:
-        return pd.DataFrame({"SK_ID_CURR": np.empty(0, dtype=np.int64)})
+        keys = _LINKING_KEYS.get(name, ("SK_ID_CURR",))
+        return pd.DataFrame({key: np.empty(0, dtype=np.int64) for key in keys})
     return table
-
-
-def indicator_where_known(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """1.0 where ``condition`` holds, 0.0 where it does not, NaN where the input was unknown."""
-    return np.where(known, condition.astype(np.float64), np.nan)
 
 
 def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -149,10 +150,6 @@ class Groups:
     def count_where(self, condition: np.ndarray) -> np.ndarray:
         """Number of kept rows per group where ``condition`` (a :meth:`rows` column) holds."""
         return np.bincount(self.codes[np.asarray(condition, dtype=bool)], minlength=self.n).astype(np.int64)
-
-    def weighted_count(self, weights: np.ndarray) -> np.ndarray:
-        """Sum per group of non-negative integer ``weights`` (a :meth:`rows` column), 0 for empty groups."""
-        return np.bincount(self.codes, weights=weights, minlength=self.n).round().astype(np.int64)
 
     def distinct_count(self, keys: np.ndarray) -> np.ndarray:
         """Number of distinct non-missing ``keys`` (a :meth:`rows` column) per group (int64)."""
