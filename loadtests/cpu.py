@@ -177,13 +177,17 @@ def mean_pct(series: Sequence[tuple[float, float]], start: float, end: float) ->
 
 
 def max_pct(series: Sequence[tuple[float, float]], start: float, end: float) -> float | None:
-    """Highest CPU over one sample interval whose middle lies in ``[start, end]``, in percent of one core;
-    ``None`` when there is no such interval."""
+    """Highest CPU over one sample interval that overlaps ``[start, end]``, in percent of one core; ``None``
+    when there is no such interval.
+
+    Every interval the span touches counts, so the peak is never below :func:`mean_pct` over the same span
+    (a weighted mean of those intervals' rates), however the span falls between samples.
+    """
     first = max(0, bisect.bisect_left(series, start, key=lambda sample: sample[0]) - 1)
     last = bisect.bisect_right(series, end, key=lambda sample: sample[0]) + 1
     rates = [
         (c1 - c0) / (t1 - t0) * 100.0
         for (t0, c0), (t1, c1) in itertools.pairwise(series[first:last])
-        if t1 > t0 and start <= (t0 + t1) / 2 <= end
+        if t1 > t0 and t1 > start and t0 < end
     ]
     return max(rates) if rates else None
