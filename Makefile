@@ -17,6 +17,7 @@ test-slow: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/vulture
 
 format: setup
 	.venv/bin/ruff check --fix .

@@ -36,11 +36,12 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 from bench_service import lua_script, scratch_area, wrk  # noqa: E402
 
+from deploy.bento_server import BentoServer  # noqa: E402
 from service.applicant.document import HISTORY_TABLES, applicant_type  # noqa: E402
 from service.applicant.evaluate import FeatureRow  # noqa: E402
 from service.bundle import Bundle  # noqa: E402
 from service.request_schema import RequestSchema  # noqa: E402
-from tests.service.serving import ServedService, last_line_in_home  # noqa: E402
+from tests.service.serving import last_line_in_home  # noqa: E402
 from training.documents import documents_to_tables, tables_to_documents  # noqa: E402
 from training.features import build_features  # noqa: E402
 from training.loader import clean_table  # noqa: E402
@@ -180,7 +181,7 @@ def main() -> None:
         env = {"CREDIT_SCORING_BUNDLE_TAG": tag, "CREDIT_SCORING_MAX_BODY_BYTES": str(8 * 2**20)}
         served: dict[str, dict[str, list[float]]] = {}
 
-        def measure(label: str, server: ServedService, lua: Path, connections: int) -> None:
+        def measure(label: str, server: BentoServer, lua: Path, connections: int) -> None:
             m = wrk(
                 server.url,
                 lua,
@@ -203,8 +204,8 @@ def main() -> None:
 
         for r in range(1, args.rounds + 1):
             print(f"round {r}", flush=True)
-            server = ServedService(home, {**env, "CREDIT_SCORING_SPOOL_DIR": str(work / f"spool{r}")},
-                                   work / f"serve{r}.log")  # fmt: skip
+            serve_env = {**env, "CREDIT_SCORING_SPOOL_DIR": str(work / f"spool{r}")}
+            server = BentoServer(home, env=serve_env, log_path=work / f"serve{r}.log").start()
             servers.append(server)
             server.wait_ready(timeout_s=180)
             for connections in (1, 8):
@@ -215,8 +216,9 @@ def main() -> None:
                 measure("heavy (p99) applicant", server, bodies["heavy (p99) applicant"], 8)
             server.stop()
             if args.baseline_source:
-                old = ServedService(home, {**env, "CREDIT_SCORING_SPOOL_DIR": str(work / f"old{r}")},
-                                    work / f"old{r}.log", source=args.baseline_source)  # fmt: skip
+                serve_env = {**env, "CREDIT_SCORING_SPOOL_DIR": str(work / f"old{r}")}
+                old_log = work / f"old{r}.log"
+                old = BentoServer(home, env=serve_env, log_path=old_log, source=args.baseline_source).start()
                 servers.append(old)
                 old.wait_ready(timeout_s=180)
                 for connections in (1, 8):

@@ -1,6 +1,6 @@
 """Measure what the payload log costs the scoring service: interleaved on/off slices, per-thread CPU.
 
-Issue 3's target is "payload logging costs at most 5 % of throughput". This machine's speed drifts by 10-20 %
+Issue 17's targets: log-on throughput >= 0.95 of log-off, p99 <= 1.1x. This machine's speed drifts by 10-20 %
 within a minute (other tenants), more than that target, so the script starts two fresh ``bentoml serve``
 side by side, one with the payload log on and one off (``CREDIT_SCORING_PAYLOAD_LOG_ENABLED``), warms each
 up with ``--warmup`` seconds of wrk, then runs ``--pairs`` pairs of short slices, ``wrk -t2 -c8
@@ -11,28 +11,29 @@ on/off, off/on, on/off, ..., so that adjacent slices see the same machine. Per s
 * server CPU per request, the whole process tree (``bench_service.wrk``);
 * CPU per request of the scoring worker process, of its main thread (the event loop that answers requests),
   and, with the log on, of the payload-log writer thread, all from ``/proc/<worker>/task/<tid>/stat``
-  (user + system ticks), and of the writer process the worker starts (``/proc/<pid>/stat``), which
-  formats and appends the records off the worker. The writer thread is found by its Python name
+  (user + system ticks). The writer thread is found by its Python name
   (``payload-log-writer``) through ``py-spy dump --json``, which maps Python threads to OS thread ids
   (Python 3.11 does not give threads an OS-level name, so every ``/proc/.../comm`` reads ``python``).
 
 After both servers stopped, it counts the records in each spool (every request with the log on, none off).
 
 The request-path cost (``PayloadLogWriter.submit``, the only payload-log work on the event loop) is timed
-in process, as are the writer thread's shipping and the writer process's formatting and writing of the same
-records, as a noise-free cross-check of the per-thread numbers. Ratios are per pair (on/off of the same
-pair) and their medians.
+in process, as is the writer thread's encoding and writing of the same records, as a noise-free cross-check
+of the per-thread numbers; and the format itself: encoding and decoding CPU and bytes per record of the Arrow
+record batches, and with ``--baseline-source`` (an export of the previous release) of its JSON lines, on the
+same records. Ratios are per pair (on/off of the same pair) and their medians.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_payload_log.py [--pairs 10] [--duration 5] \
-        [--warmup 3] [--json out.json] [--bentoml-home DIR [--model-tag credit_scorer:latest]]
+        [--warmup 3] [--json out.json] [--bentoml-home DIR [--model-tag credit_scorer:latest]] \
+        [--baseline-source DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
-import pickle
 import shutil
 import statistics
 import subprocess
@@ -41,6 +42,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import psutil
@@ -49,14 +51,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_service as bench
 
-from service.payload_log import PayloadLogWriter, drain_of
-from service.spool_appender import SpoolAppender
-from tests.service.serving import ServedService
+from deploy.bento_server import BentoServer
+from service.payload_log import PayloadLogWriter, SpoolSegments, Submitted, payload_schema, record_batch
+from tests.service.spool_records import read_segment
 
 WRITER_THREAD_NAME = "payload-log-writer"
-"""Python name of the worker's thread that ships records to the writer process (``service/payload_log``)."""
-WRITER_PROCESS_MODULE = "service.payload_log_process"
-"""Module the writer process runs (``python -m``), to find it among the worker's children."""
+"""Python name of the worker's thread that encodes and appends the records (``service/payload_log``)."""
 SCORING_SERVICE_NAME = "credit_scoring"
 """``--service-name`` of the scoring worker process under ``bentoml serve`` (the other is the explainer)."""
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
@@ -91,21 +91,16 @@ def python_threads(pid: int) -> dict[str, list[int]]:
 
 
 def spool_records(spool_dir: Path) -> int:
-    """Lines in every segment of a spool directory (closed and open)."""
+    """Records in every segment of a spool directory (closed and open)."""
     if not spool_dir.exists():
         return 0
-    total = 0
-    for path in spool_dir.glob("seg-*"):
-        with path.open("rb") as handle:
-            total += sum(1 for _ in handle)
-    return total
+    return sum(read_segment(path).num_rows for path in spool_dir.glob("seg-*"))
 
 
 def in_process_costs(load: bench.Workload, n: int = 20_000, per_drain: int = 125) -> dict[str, float]:
-    """Time, on the same one-row records: ``submit`` (the request path); the worker's writer thread turning
-    drains of ``per_drain`` requests (one 50 ms flush at 2,500 req/s) into a pickled frame; and the writer
-    process's formatting and appending of those drains. Each is timed in this thread, so it is the work
-    itself without the GIL hand-overs and cache misses of a busy worker (a lower bound for each).
+    """Time, on the same one-row records: ``submit`` (the request path), and the writer thread's encoding and
+    appending of all of them. Each is timed in this thread, so it is the work itself without the GIL
+    hand-overs and cache misses of a busy worker; then :func:`format_costs` on the same records.
     """
     names = load.names
     matrix = bench.matrix_of(load.single, names)
@@ -121,53 +116,139 @@ def in_process_costs(load: bench.Workload, n: int = 20_000, per_drain: int = 125
         start = time.perf_counter()
         for i in range(n):
             j = i % k
-            writer.submit(i, ids[j], load.tag, rows[j], probabilities[j], refused[j])
+            writer.submit(
+                [f"bench-{i:x}"], ids[j], load.tag, ["features"], rows[j], probabilities[j], refused[j]
+            )
         submit_s = time.perf_counter() - start
-        batches = list(writer._queue)
-        chunks = [batches[i : i + per_drain] for i in range(0, n, per_drain)]
+        requests = list(writer._queue)
         cpu_start = time.thread_time()
-        frames = [pickle.dumps(drain_of(chunk), protocol=pickle.HIGHEST_PROTOCOL) for chunk in chunks]
-        ship_cpu_s = time.thread_time() - cpu_start
-        appender = SpoolAppender(
-            tmp, names, writer_id="bench", request_id_prefix="bench", max_bytes=1 << 40,
-            segment_max_bytes=8 << 20, segment_max_age_s=30.0,
-        )  # fmt: skip
-        cpu_start = time.thread_time()
-        for payload in frames:
-            appender.write(pickle.loads(payload))
-        appender.close_segment()
-        append_cpu_s = time.thread_time() - cpu_start
+        writer.close()
+        write_cpu_s = time.thread_time() - cpu_start
         written = spool_records(Path(tmp))
+        spool_bytes = sum(p.stat().st_size for p in Path(tmp).glob("seg-*"))
     if written != n:
-        raise RuntimeError(f"in-process appender wrote {written} of {n} records")
+        raise RuntimeError(f"in-process writer wrote {written} of {n} records")
     return {
         "submit_us": submit_s / n * 1e6,
-        "ship_cpu_us": ship_cpu_s / n * 1e6,
-        "format_and_write_cpu_us": append_cpu_s / n * 1e6,
-        "frame_bytes_per_record": sum(map(len, frames)) / n,
+        "write_cpu_us": write_cpu_s / n * 1e6,
+        "segment_bytes_per_record": spool_bytes / n,
+        **format_costs(load, requests, per_drain),
     }
 
 
-def writer_process_pid(worker_pid: int) -> int | None:
-    """The pid of the payload-log writer process started by the scoring worker, if any."""
-    for child in psutil.Process(worker_pid).children():
-        if WRITER_PROCESS_MODULE in child.cmdline():
-            return child.pid
-    return None
+def format_costs(load: bench.Workload, requests: list[Submitted], per_drain: int) -> dict[str, float]:
+    """Encoding (writer) and decoding (sidecar) CPU per record of Arrow record batches, and, when the previous
+    release's modules are importable (``--baseline-source``), of its JSON lines, on the same records in
+    drains of ``per_drain`` requests (one 50 ms flush at 2,500 req/s)."""
+    drains = [requests[i : i + per_drain] for i in range(0, len(requests), per_drain)]
+    n = len(requests)
+    schema = payload_schema(load.names)
+    cpu_start = time.thread_time()
+    messages = [record_batch(schema, drain).serialize().to_pybytes() for drain in drains]
+    arrow_encode = time.thread_time() - cpu_start
+    with tempfile.TemporaryDirectory(prefix="bench_payload_format_") as tmp:
+        segments = SpoolSegments(
+            tmp,
+            schema,
+            writer_id="bench",
+            max_bytes=1 << 40,
+            segment_max_bytes=1 << 40,
+            segment_max_age_s=1e9,
+        )
+        for message, drain in zip(messages, drains, strict=True):
+            segments.append(message, len(drain))
+        segments.close()
+        (segment,) = Path(tmp).glob("seg-*")
+        cpu_start = time.thread_time()
+        table = read_segment(segment)
+        features = table.column("features").combine_chunks()
+        matrix = np.column_stack([features.field(name).to_numpy(zero_copy_only=False) for name in load.names])
+        arrow_decode = time.thread_time() - cpu_start
+    if matrix.shape != (n, len(load.names)):
+        raise RuntimeError(f"decoded {matrix.shape}, expected {(n, len(load.names))}")
+    costs = {
+        "arrow_encode_cpu_us": arrow_encode / n * 1e6,
+        "arrow_decode_cpu_us": arrow_decode / n * 1e6,
+        "arrow_bytes_per_record": sum(map(len, messages)) / n,
+    }
+    old = previous_json_modules()
+    if old is not None:
+        costs.update(json_costs(load, drains, *old))
+    return costs
+
+
+def json_costs(
+    load: bench.Workload,
+    drains: list[list[Submitted]],
+    appender_module: ModuleType,
+    records_module: ModuleType,
+) -> dict[str, float]:
+    """The previous release's JSON lines on the same drains: formatting CPU, parsing CPU, bytes per record."""
+    n = sum(map(len, drains))
+    appender = appender_module.SpoolAppender(
+        "/nonexistent", load.names, writer_id="bench", request_id_prefix="bench", max_bytes=1 << 40,
+        segment_max_bytes=1 << 40, segment_max_age_s=1e9,
+    )  # fmt: skip
+    old_drains = [
+        appender_module.Drain(
+            requests=[(r.time_s, i, 1, r.model_tag) for i, r in enumerate(drain)],
+            caller_ids=[c for r in drain for c in r.caller_ids],
+            forms=[f for r in drain for f in r.forms],
+            matrix=np.concatenate([r.matrix for r in drain]),
+            probabilities=np.concatenate([r.probabilities for r in drain]),
+            refused=np.concatenate([r.refused for r in drain]),
+        )
+        for drain in drains
+    ]
+    cpu_start = time.thread_time()
+    chunks = [appender.format(drain) for drain in old_drains]
+    encode = time.thread_time() - cpu_start
+    lines = b"".join(chunks).splitlines()
+    parser = records_module.RecordParser(load.names)
+    cpu_start = time.thread_time()
+    parsed = parser.parse(lines)
+    decode = time.thread_time() - cpu_start
+    if len(parsed) != n:
+        raise RuntimeError(f"previous parser read {len(parsed)} of {n} records")
+    return {
+        "json_encode_cpu_us": encode / n * 1e6,
+        "json_decode_cpu_us": decode / n * 1e6,
+        "json_bytes_per_record": sum(map(len, chunks)) / n,
+    }
+
+
+BASELINE_SOURCE: Path | None = None
+"""The previous release's checkout, set from ``--baseline-source``."""
+
+
+def previous_json_modules() -> tuple[ModuleType, ModuleType] | None:
+    """The previous release's JSON-lines formatter and parser, loaded from ``BASELINE_SOURCE`` by file."""
+    if BASELINE_SOURCE is None:
+        return None
+    modules = []
+    for name, relative in (("old_spool_appender", "service/spool_appender.py"),
+                           ("old_records", "monitoring/records.py")):  # fmt: skip
+        spec = importlib.util.spec_from_file_location(name, BASELINE_SOURCE / relative)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the class is built
+        spec.loader.exec_module(module)
+        modules.append(module)
+    return modules[0], modules[1]
 
 
 @dataclass
 class Server:
     """One running ``bentoml serve`` of the comparison and the ``/proc`` stat files read around each slice."""
 
-    served: ServedService
+    served: BentoServer
     log_on: bool
     spool: Path
     stats: dict[str, Path]
 
 
-def start_server(load: bench.Workload, work: Path, log_on: bool, servers: list[ServedService]) -> Server:
-    """A fresh server with the payload log on or off, ready; its worker, threads and writer process found."""
+def start_server(load: bench.Workload, work: Path, log_on: bool, servers: list[BentoServer]) -> Server:
+    """A fresh server with the payload log on or off, ready; its worker and threads found."""
     label = "on" if log_on else "off"
     spool = work / f"spool-{label}"
     env = {
@@ -175,7 +256,7 @@ def start_server(load: bench.Workload, work: Path, log_on: bool, servers: list[S
         "CREDIT_SCORING_BUNDLE_TAG": load.tag,
         "CREDIT_SCORING_PAYLOAD_LOG_ENABLED": "true" if log_on else "false",
     }
-    served = ServedService(load.home, env, work / f"{label}.log")
+    served = BentoServer(load.home, env=env, log_path=work / f"{label}.log").start()
     servers.append(served)
     served.wait_ready()
     worker = scoring_worker_pid(served.process.pid)
@@ -189,11 +270,6 @@ def start_server(load: bench.Workload, work: Path, log_on: bool, servers: list[S
     stats = {"worker": Path(f"/proc/{worker}/stat"), "main": task / str(worker) / "stat"}
     if writers:
         stats["writer"] = task / str(writers[0]) / "stat"
-    process = writer_process_pid(worker)
-    if log_on and process is None:
-        raise RuntimeError("payload log on but no writer process under the worker")
-    if process is not None:
-        stats["process"] = Path(f"/proc/{process}/stat")
     return Server(served, log_on, spool, stats)
 
 
@@ -230,8 +306,13 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds of each measured wrk slice")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk on each server before")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--baseline-source", type=Path, help="previous release's checkout: also time its JSON-lines format"
+    )
     bench.add_workload_arguments(parser)
     args = parser.parse_args()
+    global BASELINE_SOURCE
+    BASELINE_SOURCE = args.baseline_source
     bench.check_workload_arguments(parser, args)
     for tool in ("wrk", PY_SPY):
         if shutil.which(tool) is None:
@@ -245,10 +326,11 @@ def main() -> None:
         results["model"] = f"{load.description}, {len(load.names)} features"
         print(f"model: {results['model']}", flush=True)
         results["in_process"] = in_process_costs(load)
+        ip = results["in_process"]
         print(
-            "in process, one-row records: submit {submit_us:.2f} us, writer thread (drain + pickle) "
-            "{ship_cpu_us:.2f} us, writer process (format + write) {format_and_write_cpu_us:.1f} us CPU per "
-            "record; {frame_bytes_per_record:.0f} frame bytes per record".format(**results["in_process"]),
+            f"in process, one-row records: submit {ip['submit_us']:.2f} us, writer thread (encode + write) "
+            f"{ip['write_cpu_us']:.2f} us CPU per record; {ip['segment_bytes_per_record']:.0f} segment bytes "
+            "per record",
             flush=True,
         )
         lua = bench.lua_script(work / "single.lua", "/score", [json.dumps(a) for a in load.single])
@@ -264,7 +346,7 @@ def main() -> None:
         rounds: list[dict] = results["rounds"]
         print(
             f"{'pair':>4} {'log':<4} {'load1':>5} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'tree us':>8} "
-            f"{'worker us':>9} {'main us':>8} {'writer us':>9} {'writer %':>8} {'process us':>10} "
+            f"{'worker us':>9} {'main us':>8} {'writer us':>9} {'writer %':>8} "
             f"{'non2xx':>6}",
             flush=True,
         )
@@ -276,12 +358,11 @@ def main() -> None:
                 rounds.append(r)
                 writer_us = f"{r['writer_cpu_us_per_request']:9.1f}" if log_on else f"{'-':>9}"
                 share = f"{r['writer_share_of_worker']:8.1%}" if log_on else f"{'-':>8}"
-                process_us = f"{r['process_cpu_us_per_request']:10.1f}" if log_on else f"{'-':>10}"
                 print(
                     f"{pair:>4} {'on' if log_on else 'off':<4} {r['loadavg_1min_at_start']:5.2f} "
                     f"{r['rps']:7.0f} {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} {r['cpu_us_per_request']:8.0f} "
                     f"{r['worker_cpu_us_per_request']:9.0f} {r['main_cpu_us_per_request']:8.0f} {writer_us} "
-                    f"{share} {process_us} {r['non_2xx']:6.0f}",
+                    f"{share} {r['non_2xx']:6.0f}",
                     flush=True,
                 )
         for log_on, server in both.items():
@@ -324,7 +405,9 @@ def summarise(rounds: list[dict], in_process: dict[str, float]) -> dict[str, flo
         "median_main_cpu_us_off": med([off[p]["main_cpu_us_per_request"] for p in pairs]),
         "median_writer_cpu_us": med([on[p]["writer_cpu_us_per_request"] for p in pairs]),
         "median_writer_share_of_worker": med([on[p]["writer_share_of_worker"] for p in pairs]),
-        "median_process_cpu_us": med([on[p]["process_cpu_us_per_request"] for p in pairs]),
+        "median_p99_ms_on": med([on[p]["p99_ms"] for p in pairs]),
+        "median_p99_ms_off": med([off[p]["p99_ms"] for p in pairs]),
+        "median_pair_p99_ratio": med(pair_ratio("p99_ms")),
         "median_pair_rps_ratio": med(pair_ratio("rps")),
         "median_pair_tree_cpu_ratio": med(pair_ratio("cpu_us_per_request")),
         "median_pair_worker_cpu_ratio": med(pair_ratio("worker_cpu_us_per_request")),
@@ -376,12 +459,22 @@ def report(results: dict) -> None:
     ip = results["in_process"]
     print(
         f"writer thread: median {s['median_writer_cpu_us']:.1f} us per request = "
-        f"{s['median_writer_share_of_worker']:.1%} of the worker's CPU (in process: drain + pickle "
-        f"{ip['ship_cpu_us']:.2f} us per record); request path (submit, in process) {ip['submit_us']:.2f} us"
+        f"{s['median_writer_share_of_worker']:.1%} of the worker's CPU (in process: encode + write "
+        f"{ip['write_cpu_us']:.2f} us per record); request path (submit, in process) {ip['submit_us']:.2f} us"
     )
     print(
-        f"writer process (off the worker): median {s['median_process_cpu_us']:.1f} us per request "
-        f"(in process: format + write {ip['format_and_write_cpu_us']:.1f} us per record)"
+        f"p99: median on {s['median_p99_ms_on']:.2f} / off {s['median_p99_ms_off']:.2f} ms; "
+        f"median of per-pair ratios {s['median_pair_p99_ratio']:.2f} (target <= 1.1)"
+    )
+    print(
+        f"format, in process, per record: Arrow encode {ip['arrow_encode_cpu_us']:.2f} us, decode "
+        f"{ip['arrow_decode_cpu_us']:.2f} us, {ip['arrow_bytes_per_record']:.0f} bytes"
+        + (
+            f"; previous JSON lines encode {ip['json_encode_cpu_us']:.2f} us, decode "
+            f"{ip['json_decode_cpu_us']:.2f} us, {ip['json_bytes_per_record']:.0f} bytes"
+            if "json_encode_cpu_us" in ip
+            else ""
+        )
     )
     print(
         f"estimated payload-log cost, (writer + submit) / worker CPU with the log off: "

@@ -5,7 +5,8 @@ run back to back in each round:
 
 (a)  this service under ``bentoml serve``, front door on (default), payload log on
 (a0) the same, payload log off (the payload log's cost)
-(am) the same with ``CREDIT_SCORING_FRONT_DOOR=false``: /score through BentoML's middleware stack
+(p), (p0) with ``--baseline-source DIR`` (an export of the previous commit, e.g. ``git archive <rev> | tar
+     -x -C DIR``): the previous code's service, payload log on and off, same model and bodies
 (b)  bare Starlette + ``Booster.predict(num_threads=1)`` on a numpy row (uvicorn, 1 worker): the limit
 
 then once: (a) and (b) with 2 workers each; (c) FastAPI + pydantic + pandas + scikit-learn
@@ -54,10 +55,11 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 import reference_apps  # noqa: E402
 
+from deploy.bento_server import BentoServer, free_port  # noqa: E402
 from service.bundle import Bundle, FeatureSpec  # noqa: E402
 from service.errors import ServiceError  # noqa: E402
 from service.request_schema import RequestSchema  # noqa: E402
-from tests.service.serving import ServedService, free_port, last_line_in_home  # noqa: E402
+from tests.service.serving import last_line_in_home  # noqa: E402
 from tests.service.tiny_bundle import (  # noqa: E402
     TINY_FEATURES,
     applicant_payloads,
@@ -308,7 +310,7 @@ def in_process(model_txt: str, batch: np.ndarray, rows: np.ndarray) -> dict[str,
 
     The one-row calls cycle through ``rows`` (the single-applicant bodies' rows), as the HTTP runs do.
     """
-    from service.lgb import import_lightgbm
+    from service.booster import import_lightgbm
 
     booster = import_lightgbm().Booster(model_str=model_txt)
     singles = [rows[i : i + 1] for i in range(len(rows))]
@@ -399,6 +401,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the single-applicant comparison")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--baseline-source", type=Path, help="export of the previous commit, measured in the same rounds"
+    )
     add_workload_arguments(parser)
     args = parser.parse_args()
     check_workload_arguments(parser, args)
@@ -448,16 +453,17 @@ def main() -> None:
         same_model: dict[str, float] = {}
         results["same_model_max_abs_diff"] = same_model
 
-        def service(label: str, env: dict[str, str]) -> ServedService:
-            served = ServedService(
+        def service(label: str, env: dict[str, str], source: Path = REPO_ROOT) -> BentoServer:
+            served = BentoServer(
                 home,
-                {
+                env={
                     "CREDIT_SCORING_SPOOL_DIR": str(work / f"spool-{label}"),
                     "CREDIT_SCORING_BUNDLE_TAG": load.tag,
                     **env,
                 },
-                work / f"{label}.log",
-            )
+                log_path=work / f"{label}.log",
+                source=source,
+            ).start()
             servers.append(served)
             served.wait_ready()
             return served
@@ -497,11 +503,21 @@ def main() -> None:
             svc_off = service(f"svc_off{r}", {"CREDIT_SCORING_PAYLOAD_LOG_ENABLED": "false"})
             run(f"r{r} (a0) front door, payload log off", svc_off, single)
             svc_off.stop()
-            mounted = service(f"mounted{r}", {"CREDIT_SCORING_FRONT_DOOR": "false"})
-            run(f"r{r} (am) no front door (BentoML stack)", mounted, single)
-            if r == 1:
-                run("(am) batch 1000 applicants, 2 conns", mounted, batch, connections=2)
-            mounted.stop()
+            if args.baseline_source:
+                previous = service(f"prev{r}", {}, source=args.baseline_source)
+                run(f"r{r} (p) previous commit, payload log on", previous, single)
+                if r == 1:
+                    run("(p) batch 1000 applicants, 2 conns", previous, batch, connections=2)
+                    run("(p) explain:3 on /score, 1 conn", previous, explain, connections=1)
+                    run("(p) /explain (explainer service), 1 conn", previous, full_explain, connections=1)
+                previous.stop()
+                previous_off = service(
+                    f"prev_off{r}",
+                    {"CREDIT_SCORING_PAYLOAD_LOG_ENABLED": "false"},
+                    source=args.baseline_source,
+                )
+                run(f"r{r} (p0) previous commit, payload log off", previous_off, single)
+                previous_off.stop()
             reference = bare()
             run(f"r{r} (b) bare Starlette + Booster", reference, single)
             if r == 1:
@@ -522,12 +538,12 @@ def main() -> None:
         same_model["(c)"] = same_model_error(fast.url, check_bodies, expected)
         fast.stop()
         results["loadavg_end"] = os.getloadavg()
-        report(results, args.rounds)
+        report(results, args.rounds, previous=args.baseline_source is not None)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
 
 
-def report(results: dict, rounds: int) -> None:
+def report(results: dict, rounds: int, *, previous: bool) -> None:
     """Print the ratios the targets of issue 3 are stated in."""
     print(f"\nmodel: {results['model']}")
     print(
@@ -543,20 +559,29 @@ def report(results: dict, rounds: int) -> None:
     for r in range(1, rounds + 1):
         a = results[f"r{r} (a) front door, payload log on"]
         off = results[f"r{r} (a0) front door, payload log off"]
-        am = results[f"r{r} (am) no front door (BentoML stack)"]
         b = results[f"r{r} (b) bare Starlette + Booster"]
         print(
             f"  round {r}: throughput a/b {a['rps'] / b['rps']:.2f} (target >= 0.5), "
             f"p99 a/b {a['p99_ms'] / b['p99_ms']:.2f} (target <= 3), "
-            f"payload-log cost {1 - a['rps'] / off['rps']:+.1%} (target <= 5 %), "
-            f"front door speed-up {a['rps'] / am['rps']:.2f}x"
+            f"log on/off throughput {a['rps'] / off['rps']:.3f} (target >= 0.95), "
+            f"p99 {a['p99_ms'] / off['p99_ms']:.2f}x (target <= 1.1)"
         )
         print(
             f"           CPU per request a/b {a['cpu_us_per_request'] / b['cpu_us_per_request']:.2f} "
             f"(idle-machine throughput ratio ~ {b['cpu_us_per_request'] / a['cpu_us_per_request']:.2f}); "
-            f"payload-log CPU cost {a['cpu_us_per_request'] / off['cpu_us_per_request'] - 1:+.1%}; "
-            f"no front door {am['cpu_us_per_request']:.0f} us"
+            f"payload-log CPU cost {a['cpu_us_per_request'] / off['cpu_us_per_request'] - 1:+.1%}"
         )
+        if previous:
+            p, p0 = (
+                results[f"r{r} (p) previous commit, payload log on"],
+                results[f"r{r} (p0) previous commit, payload log off"],
+            )
+            print(
+                f"           now / previous commit: throughput {a['rps'] / p['rps']:.3f}, "
+                f"p99 {a['p99_ms'] / p['p99_ms']:.2f}x, "
+                f"CPU/req {a['cpu_us_per_request'] / p['cpu_us_per_request']:.3f}; "
+                f"previous log on/off {p['rps'] / p0['rps']:.3f}, p99 {p['p99_ms'] / p0['p99_ms']:.2f}x"
+            )
     a2, b2 = results["(a) front door, 2 workers"], results["(b) bare, 2 workers"]
     print(
         f"  2 workers: throughput a/b {a2['rps'] / b2['rps']:.2f}, "
@@ -568,7 +593,7 @@ def report(results: dict, rounds: int) -> None:
         "(a) batch 1000 applicants, 2 conns",
         "(a) batch 1000 columnar, 2 conns",
         "(a) 2 workers, batch 1000 columnar, 2 conns",
-        "(am) batch 1000 applicants, 2 conns",
+        *(["(p) batch 1000 applicants, 2 conns"] if previous else []),
         "(b) batch 1000 applicants, 2 conns",
     ):
         rows_http = results[label]["rps"] * 1000
@@ -584,6 +609,9 @@ def report(results: dict, rounds: int) -> None:
             f"  {label}: p50 {p50:.3f} ms vs in-process pred_contrib {contrib:.3f} ms: {p50 / contrib:.1f}x "
             f"(target <= 1.5); vs (b) pred_contrib over HTTP {bare_http:.3f} ms: {p50 / bare_http:.2f}x"
         )
+        if previous:
+            before = results[label.replace("(a)", "(p)", 1)]["p50_ms"]
+            print(f"    now / previous commit: p50 {p50 / before:.2f}x")
     c = results["(c) FastAPI + sklearn pipeline"]
     a1 = results["r1 (a) front door, payload log on"]
     print(

@@ -25,7 +25,7 @@ def gate_argv(
     """``python -m loadtests.gate`` aimed at the new release: its running ``url`` if given, else ``bento``.
 
     A Bento is served by the gate itself with ``bentoml serve`` on a free loopback port, with the model it was
-    built with (``service/bento_models.py``). A URL is loaded as given, off the loopback interface too (the
+    built with (``service/loader.py``). A URL is loaded as given, off the loopback interface too (the
     release names it on purpose, e.g. a staging Service of the new image). ``extra`` is appended as is, so
     any gate option (``--run-time 60``, ``--slo FILE``) can be passed through.
     """

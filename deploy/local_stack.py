@@ -33,13 +33,12 @@ import signal
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.bento_server import LOOPBACK, SERVICE_IMPORT_PATH, free_port, http_status, serve_argv
 from deploy.chart import CHART_DIR
 from deploy.processes import Child
 
@@ -48,9 +47,6 @@ REPO_ROOT = CHART_DIR.parents[1]
 
 RULES_FILE = CHART_DIR / "rules" / "credit-scoring.rules.yaml"
 """The chart's alert rules, loaded as they are by the local Prometheus."""
-
-LOOPBACK = "127.0.0.1"
-"""Every process of the local stack listens on this address only."""
 
 SERVICE_CONTAINER = "scoring"
 """Name of the chart's container that runs the Bento (the local ``bentoml serve``)."""
@@ -147,13 +143,6 @@ class StackConfig:
         return (self.spool_dir or self.stack_dir / "spool").resolve()
 
 
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
 def port_in_use(port: int) -> bool:
     """Whether something holds ``port`` on the loopback interface, so that a server could not listen there.
 
@@ -236,17 +225,6 @@ def choose_ports(
                 f"instead (choose one with {PORT_OPTIONS.get(role, role)})"
             )
     return ChosenPorts({role: ports[role] for role in requested}, notices)
-
-
-def http_status(url: str, timeout: float = 2.0) -> int | None:
-    """HTTP status of a GET, or ``None`` when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:
-            return answer.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError):
-        return None
 
 
 def bentoml_home() -> Path:
@@ -429,12 +407,7 @@ class LocalStack:
         env = self._base_env()
         env["CREDIT_SCORING_SPOOL_DIR"] = str(self.config.spool)
         env["CREDIT_SCORING_BUNDLE_TAG"] = self.model_tag
-        bentoml = Path(self.config.python).with_name("bentoml")
-        launcher = [str(bentoml)] if bentoml.exists() else [self.config.python, "-m", "bentoml"]
-        argv = [
-            *launcher, "serve", "service.service:CreditScorer",
-            "--host", LOOPBACK, "--port", str(self.ports["api"]),
-        ]  # fmt: skip
+        argv = serve_argv(SERVICE_IMPORT_PATH, self.ports["api"], python=self.config.python)
         log = self.stack_dir / "logs" / "service.log"
         return Child("service", argv, env, REPO_ROOT, log, self.url("api", "/readyz"))
 

@@ -2,8 +2,8 @@
 
 A child runs in its own session and process group, so a Ctrl-C in the terminal reaches only the launcher.
 Some children start processes in groups of their own (BentoML's workers call ``setsid``), so stopping a
-group is not enough: the launcher remembers each child's process tree (Linux ``/proc``) and stops every
-process of it, SIGTERM first, SIGKILL after a grace period. A process is identified by its pid and start
+group is not enough: the launcher remembers each child's process tree (psutil) and stops every
+process of it, SIGTERM first, SIGKILL after a grace period. A process is identified by its pid and creation
 time, so a recycled pid is never signalled.
 """
 
@@ -19,51 +19,50 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ProcessKey = tuple[int, int]
-"""(pid, start time in clock ticks since boot): one process, even if its pid is reused later."""
+import psutil
 
-PROC = Path("/proc")
-"""Linux's process table."""
+ProcessKey = tuple[int, float]
+"""(pid, creation time as psutil reports it): one process, even if its pid is reused later."""
 
 KILL_WAIT_SECONDS = 10.0
 """Longest wait for SIGKILLed processes to disappear (a zombie whose parent never reaps it stays)."""
 
 
-def _stat(pid: int) -> tuple[int, int, str] | None:
-    """(parent pid, start time, state) of ``pid`` from ``/proc/<pid>/stat``, or ``None`` if it is gone."""
+def _live(process: psutil.Process) -> bool:
+    """Whether ``process`` (a handle psutil created) still exists and is not a zombie."""
     try:
-        text = (PROC / str(pid) / "stat").read_text()
-    except OSError:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _process(key: ProcessKey) -> psutil.Process | None:
+    """The running process ``key`` (same pid and creation time, not a zombie), or ``None``."""
+    try:
+        process = psutil.Process(key[0])
+        same = process.create_time() == key[1]
+    except psutil.Error:
         return None
-    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-    return int(fields[1]), int(fields[19]), fields[0]
+    return process if same and _live(process) else None
 
 
 def is_running(key: ProcessKey) -> bool:
     """Whether the process ``key`` exists and is not a zombie."""
-    stat = _stat(key[0])
-    return stat is not None and stat[1] == key[1] and stat[2] != "Z"
+    return _process(key) is not None
 
 
 def process_tree(root: int) -> set[ProcessKey]:
-    """``root`` and all its descendants that are running now (empty where ``/proc`` does not exist)."""
-    if not PROC.is_dir():
+    """``root`` and all its descendants that are running now (empty when ``root`` is gone)."""
+    try:
+        top = psutil.Process(root)
+        processes = [top, *top.children(recursive=True)]
+    except psutil.Error:
         return set()
-    parents: dict[int, tuple[int, int, str]] = {}
-    for entry in PROC.iterdir():
-        if entry.name.isdigit():
-            stat = _stat(int(entry.name))
-            if stat is not None:
-                parents[int(entry.name)] = stat
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in parents.items():
-        children.setdefault(ppid, []).append(pid)
-    tree, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        if pid in parents and parents[pid][2] != "Z":
-            tree.add((pid, parents[pid][1]))
-            todo.extend(children.get(pid, []))
+    tree: set[ProcessKey] = set()
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            if _live(process):
+                tree.add((process.pid, process.create_time()))
     return tree
 
 
@@ -84,9 +83,10 @@ def _signal_group(group: int, sig: signal.Signals) -> None:
 
 
 def _signal_process(key: ProcessKey, sig: signal.Signals) -> None:
-    if is_running(key):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(key[0], sig)
+    process = _process(key)
+    if process is not None:
+        with contextlib.suppress(psutil.Error):
+            process.send_signal(sig)
 
 
 def _terminate_with_parent() -> None:

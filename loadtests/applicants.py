@@ -1,13 +1,16 @@
 """Applicants the simulated users send, in both input forms, as request JSON.
 
-Feature vectors (the ``features`` form), best source first: a JSON file exported by the gate from the
-bundle's reference sample (:func:`export_reference`), or, when only a URL is known, values drawn from the
-quantiles and missing shares that ``GET /spec`` publishes (:func:`sample_from_spec`).
+Feature vectors (the ``features`` form), best source first: a JSON file of the bundle's reference rows,
+written by ``python -m training export-load-data`` (:func:`export_load_data`), or, when only a URL is known,
+values drawn from the quantiles and missing shares that ``GET /spec`` publishes (:func:`sample_from_spec`).
 
 Applicant documents (the ``applicant`` form: the application and its credit history with Kaggle's names),
-best source first: a JSON file exported by the gate from the bundle's example applicants
-(:func:`export_documents`), or the small committed :data:`FALLBACK_DOCUMENTS` (generated applicants, for a
-URL without the model store or a bundle trained before example applicants existed).
+best source first: a JSON file of the bundle's example applicants written by the same command, or the small
+committed :data:`FALLBACK_DOCUMENTS` (generated applicants, for a URL without the model store or a bundle
+trained before example applicants existed).
+
+This module reads and writes these files only: the bundle is read by the training CLI, in its own process,
+so load tests never import the service.
 
 Both are sent pre-encoded (:func:`encode_items`, :func:`request_body`): a document is tens of kilobytes of
 JSON, and encoding it again for every request would spend the load generator's CPU, not the service's.
@@ -19,6 +22,9 @@ import itertools
 import json
 import math
 import random
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +37,18 @@ Applicant = dict[str, Any]
 
 Item = tuple[str, bytes]
 """An applicant ready to send: its id, and its input as JSON (``"features":{...}``, ``"applicant":{...}``)."""
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""Working directory of the export command (where ``training/`` can be imported from)."""
+
+EXPORT_COMMAND = [sys.executable, "-m", "training", "export-load-data"]
+"""The training CLI command that writes a registered bundle's load data (see :func:`export_load_data`)."""
+
+
+class LoadDataError(RuntimeError):
+    """The export command could not write the load data asked for (no model store, unknown tag, or a bundle
+    without a reference sample or example applicants); the message is its reason."""
+
 
 FALLBACK_DOCUMENTS = Path(__file__).with_name("example_applicants.json")
 """Committed applicant documents sent when the bundle has no example applicants (or is not reachable)."""
@@ -75,23 +93,10 @@ def rows_to_applicants(
     return applicants
 
 
-def export_reference(tag: str, path: Path, n: int, seed: int = 0) -> int:
-    """Write ``n`` reference rows of the registered bundle ``tag`` to ``path`` as JSON; return how many.
-
-    Reads the BentoML model store of this process (``BENTOML_HOME``); imports pandas and the bundle module
-    only here, so the locustfile never needs them.
-    """
-    from dataclasses import asdict
-
-    from service.bundle import BundleError, load_registered
-
-    bundle = load_registered(tag, with_reference=True)
-    if bundle.reference is None or bundle.reference.empty:
-        raise BundleError(f"bundle {tag} has no reference sample to load-test with")
-    applicants = rows_to_applicants(bundle.reference, [asdict(f) for f in bundle.features], n, seed)
+def write_applicants(path: Path, applicants: Sequence[Mapping[str, Any]]) -> None:
+    """Write feature-vector applicants as the JSON list :func:`load_applicants` reads."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(applicants))
-    return len(applicants)
+    path.write_text(json.dumps(list(applicants)))
 
 
 def load_applicants(path: str | Path) -> list[Applicant]:
@@ -132,20 +137,25 @@ def load_documents(path: str | Path) -> list[Applicant]:
     return items
 
 
-def export_documents(tag: str, path: Path, n: int) -> int:
-    """Write up to ``n`` example applicants of the registered bundle ``tag`` to ``path``; return how many.
+def export_load_data(
+    tag: str, rows: int, *, reference_out: Path | None = None, documents_out: Path | None = None
+) -> None:
+    """Have the training CLI write the load data of the registered bundle ``tag`` (:data:`EXPORT_COMMAND`).
 
-    Reads the BentoML model store of this process (``BENTOML_HOME``). Raises ``BundleError`` when the
-    bundle holds no example applicants (trained before they existed).
+    Up to ``rows`` reference rows go to ``reference_out`` (read with :func:`load_applicants`) and up to
+    ``rows`` example applicants to ``documents_out`` (read with :func:`load_documents`). It runs in a fresh
+    interpreter on this process's model store (``BENTOML_HOME``): load tests never import the service.
+    Raises :class:`LoadDataError` with the command's reason when it cannot write what was asked.
     """
-    from service.bundle import BundleError, load_registered
-
-    bundle = load_registered(tag, with_reference=False, with_applicants=True)
-    if not bundle.example_applicants:
-        raise BundleError(f"bundle {tag} has no example applicants")
-    items = documents_to_items(bundle.example_applicants[:n], "example")
-    write_documents(path, items, f"example applicants of {tag} (holdout applicants of its training)")
-    return len(items)
+    command = [*EXPORT_COMMAND, "--model-tag", tag, "--rows", str(rows)]
+    if reference_out is not None:
+        command += ["--reference-out", str(reference_out)]
+    if documents_out is not None:
+        command += ["--documents-out", str(documents_out)]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise LoadDataError(lines[-1] if lines else f"{shlex.join(command)} exited {done.returncode}")
 
 
 def select_fallback(documents: Sequence[Mapping[str, Any]], n: int = FALLBACK_SIZE) -> list[Applicant]:

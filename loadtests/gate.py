@@ -13,13 +13,15 @@ Every request kind is sent with applicant documents and the main ones with featu
 (``loadtests/mix.py``). When ``GET /spec`` says the service cannot score applicant documents with its model,
 the applicant scenarios are not sent and the verdict says so on their rows (skipped, with the reason).
 
+Every option (``--help``) can also be set by a ``CREDIT_SCORING_GATE_<OPTION>`` variable; a flag wins
+(``loadtests/gate_settings.py``).
+
 Exit status: 0 when every check passed, 1 when any check failed (the table names it), 2 when the run itself
 could not be made (service did not start, Locust crashed, bad option).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -34,8 +36,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadtests.applicants import FALLBACK_DOCUMENTS, export_documents, export_reference, load_documents
-from loadtests.baseline import DEFAULT_BASELINE_PATH, Baseline, read_baseline, write_baseline
+from deploy.bento_server import REPO_ROOT, SERVICE_IMPORT_PATH, ServerStartError, serving_bundle
+from loadtests.applicants import (
+    FALLBACK_DOCUMENTS,
+    LoadDataError,
+    export_load_data,
+    load_applicants,
+    load_documents,
+)
+from loadtests.baseline import Baseline, read_baseline, write_baseline
 from loadtests.benchmarks_md import record_section
 from loadtests.bottleneck import (
     GENERATOR,
@@ -53,14 +62,14 @@ from loadtests.bottleneck import (
 from loadtests.checks import applicant_form
 from loadtests.cpu import CpuSampler
 from loadtests.drift import check_soak, p95_slope_ms_per_hour
+from loadtests.gate_settings import GateSettings, parse_settings
 from loadtests.knee import Step, find_knee, judge_step, knee_is_a_lower_bound, steps_to_json
 from loadtests.memory import RssSampler
 from loadtests.mix import APPLICANT, FORMS, SCENARIO_WEIGHTS, scenario_weights, scenarios_of
 from loadtests.profile import LoadProfile
-from loadtests.results import line_to_json, read_failures_csv, read_stats_csv
-from loadtests.runner import run_locust
-from loadtests.server import REPO_ROOT, SERVICE_IMPORT_PATH, ServedService, ServiceStartError
-from loadtests.slo import DEFAULT_SLO_PATH, SLO, LoadSettings, SLOError, load_slo
+from loadtests.results import LineStats, line_to_json, read_failures_csv, read_stats_csv
+from loadtests.runner import LocustRun, run_locust
+from loadtests.slo import SLO, LoadSettings, SLOError, load_slo
 from loadtests.verdict import (
     FAIL,
     Check,
@@ -80,9 +89,6 @@ SUMMARY_FORMAT = 1
 
 DEFAULT_RESULTS_ROOT = REPO_ROOT / "artifacts" / "loadtests"
 """Parent of the per-run results folders when ``--results`` is not given."""
-
-DEFAULT_BENCHMARKS = REPO_ROOT / "BENCHMARKS.md"
-"""File whose "Load tests" section ``--record-benchmark`` writes."""
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 """Hosts a URL target may name without ``--allow-remote``."""
@@ -105,141 +111,6 @@ class Target:
     else ``None``."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The gate's command line."""
-    parser = argparse.ArgumentParser(
-        prog="python -m loadtests.gate",
-        description="Load-test the credit-scoring service with Locust and judge the run against "
-        "loadtests/slo.yaml and the last accepted run. "
-        "Exit 0 = pass, 1 = a check failed, 2 = the run could not be made.",
-    )
-    target = parser.add_argument_group("target (default: serve --model-tag locally with bentoml serve)")
-    where = target.add_mutually_exclusive_group()
-    where.add_argument("--url", help="base URL of a running service, e.g. http://127.0.0.1:3000")
-    where.add_argument(
-        "--bento", metavar="TAG", help="serve this built Bento (bentoml serve TAG) on a free port"
-    )
-    target.add_argument(
-        "--model-tag",
-        default="credit_scorer:latest",
-        help="bundle to serve (with service.service:CreditScorer) and to sample applicants from "
-        "(default: %(default)s)",
-    )
-    target.add_argument(
-        "--allow-remote", action="store_true", help="allow a --url whose host is not the loopback interface"
-    )
-    target.add_argument(
-        "--service-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="extra environment of the served process, e.g. CREDIT_SCORING_WORKERS=2 (repeatable)",
-    )
-    target.add_argument(
-        "--ready-timeout",
-        type=float,
-        default=120.0,
-        help="seconds to wait for /readyz (default: %(default)s)",
-    )
-
-    run = parser.add_argument_group("run")
-    run.add_argument(
-        "--mode",
-        choices=("gate", "knee", "soak"),
-        default="gate",
-        help="gate: SLO load and verdict; knee: step ramp, report the knee; soak: steady load, watch drift",
-    )
-    run.add_argument(
-        "--slo", type=Path, default=DEFAULT_SLO_PATH, help="SLO file (default: loadtests/slo.yaml)"
-    )
-    run.add_argument(
-        "--results", type=Path, help="results folder (default: artifacts/loadtests/<time>-<mode>)"
-    )
-    run.add_argument("--users", type=int, help="simulated users (default: the SLO file's load.users)")
-    run.add_argument("--spawn-rate", type=float, help="users started per second (default: load.spawn_rate)")
-    run.add_argument(
-        "--run-time", type=int, metavar="SECONDS", help="gate run length (default: load.run_seconds)"
-    )
-    run.add_argument(
-        "--user-rps", type=float, help="requests per second per user (default: load.user_rps; knee mode: 5)"
-    )
-    run.add_argument(
-        "--locust-processes",
-        type=int,
-        metavar="N",
-        help="Locust processes generating the load (N > 1: Locust's --processes N, a master and N workers "
-        f"on this machine); default: {GATE_LOCUST_PROCESSES} in gate and soak mode, one per core "
-        f"({_cores()}) in knee mode",
-    )
-    run.add_argument(
-        "--applicants",
-        type=Path,
-        help="JSON list of feature vectors ({id, features}) to send instead of the reference sample",
-    )
-    run.add_argument(
-        "--applicant-documents",
-        type=Path,
-        metavar="FILE",
-        help="JSON file of applicant documents ({applicants: [{id, applicant}, ...]}) to send instead of the "
-        "bundle's example applicants",
-    )
-    run.add_argument(
-        "--reference-rows",
-        type=int,
-        default=2000,
-        help="reference rows, and at most as many example applicants, exported for sampling "
-        "(default: %(default)s)",
-    )
-    run.add_argument(
-        "--steps",
-        default=LoadProfile.step_users,
-        help="knee mode: users per step (default: %(default)s)",
-    )
-    run.add_argument(
-        "--step-seconds", type=float, default=15.0, help="knee mode: seconds per step (default: %(default)s)"
-    )
-    run.add_argument(
-        "--soak-users", type=int, default=10, help="soak mode: users held (default: %(default)s)"
-    )
-    run.add_argument(
-        "--soak-seconds",
-        type=float,
-        default=600.0,
-        help="soak mode: length in seconds (default: %(default)s)",
-    )
-    run.add_argument(
-        "--window-seconds",
-        type=float,
-        default=30.0,
-        help="soak mode: drift window width (default: %(default)s)",
-    )
-
-    baseline = parser.add_argument_group("baseline and records")
-    baseline.add_argument(
-        "--baseline",
-        type=Path,
-        default=DEFAULT_BASELINE_PATH,
-        help="last accepted run (default: loadtests/baseline.json)",
-    )
-    baseline.add_argument("--no-baseline", action="store_true", help="skip the regression comparison")
-    baseline.add_argument(
-        "--accept",
-        action="store_true",
-        help="gate mode: store this run as the new baseline if every check passed",
-    )
-    baseline.add_argument(
-        "--record-benchmark",
-        nargs="?",
-        const=DEFAULT_BENCHMARKS,
-        type=Path,
-        metavar="FILE",
-        help="knee mode: write the knee throughput and p99 into the 'Load tests' section of FILE "
-        "(default FILE: BENCHMARKS.md)",
-    )
-    baseline.add_argument("--benchmark-note", default="", help="a paragraph added to the recorded section")
-    return parser
-
-
 KNEE_USER_RPS = 5.0
 """Per-user request rate of the step ramp when ``--user-rps`` is not given (steps offer users x this)."""
 
@@ -252,61 +123,53 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def locust_processes(args: argparse.Namespace) -> int:
+def locust_processes(settings: GateSettings) -> int:
     """Locust processes of the run: ``--locust-processes``, else :data:`GATE_LOCUST_PROCESSES` in gate and
     soak mode and one per core in knee mode (where one process is the first thing to run out of CPU)."""
-    if args.locust_processes is not None:
-        if args.locust_processes < 1:
-            raise GateError(f"--locust-processes must be at least 1, got {args.locust_processes}")
-        return int(args.locust_processes)
-    return _cores() if args.mode == "knee" else GATE_LOCUST_PROCESSES
+    if settings.locust_processes is not None:
+        return settings.locust_processes
+    return _cores() if settings.mode == "knee" else GATE_LOCUST_PROCESSES
 
 
-def _load_settings(args: argparse.Namespace, slo: SLO) -> LoadSettings:
+def offered_load(settings: GateSettings, slo: SLO) -> LoadSettings:
+    """The load of the run: the SLO file's ``load`` where no option overrides it (knee mode:
+    :data:`KNEE_USER_RPS` requests/s per user)."""
     base = slo.load
-    default_rps = KNEE_USER_RPS if args.mode == "knee" else base.user_rps
+    default_rps = KNEE_USER_RPS if settings.mode == "knee" else base.user_rps
     return LoadSettings(
-        users=args.users if args.users is not None else base.users,
-        spawn_rate=args.spawn_rate if args.spawn_rate is not None else base.spawn_rate,
-        run_seconds=args.run_time if args.run_time is not None else base.run_seconds,
-        user_rps=args.user_rps if args.user_rps is not None else default_rps,
+        users=settings.users if settings.users is not None else base.users,
+        spawn_rate=settings.spawn_rate if settings.spawn_rate is not None else base.spawn_rate,
+        run_seconds=settings.run_time if settings.run_time is not None else base.run_seconds,
+        user_rps=settings.user_rps if settings.user_rps is not None else default_rps,
     )
 
 
-def _service_env(pairs: Sequence[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise GateError(f"--service-env expects NAME=VALUE, got {pair!r}")
-        env[name] = value
-    return env
-
-
 @contextmanager
-def open_target(args: argparse.Namespace, results: Path) -> Iterator[Target]:
+def open_target(settings: GateSettings, results: Path) -> Iterator[Target]:
     """Yield the service to load: the given URL, or a ``bentoml serve`` started here and stopped on exit."""
-    if args.url:
-        host = urllib.parse.urlsplit(args.url).hostname or ""
-        if host not in LOOPBACK_HOSTS and not args.allow_remote:
-            raise GateError(f"{args.url} is not on the loopback interface; pass --allow-remote to load it")
-        yield Target(url=args.url.rstrip("/"), description=args.url, pid=None)
+    if settings.url:
+        host = urllib.parse.urlsplit(settings.url).hostname or ""
+        if host not in LOOPBACK_HOSTS and not settings.allow_remote:
+            raise GateError(
+                f"{settings.url} is not on the loopback interface; pass --allow-remote to load it"
+            )
+        yield Target(url=settings.url.rstrip("/"), description=settings.url, pid=None)
         return
     with tempfile.TemporaryDirectory(prefix="loadtest-spool-") as spool:
-        env = {"CREDIT_SCORING_SPOOL_DIR": spool, **_service_env(args.service_env)}
-        if args.bento:
-            served_target, description = args.bento, f"bento {args.bento}"
+        env = {"CREDIT_SCORING_SPOOL_DIR": spool, **settings.service_environment}
+        if settings.bento:
+            served_target, description = settings.bento, f"bento {settings.bento}"
         else:
-            served_target, description = SERVICE_IMPORT_PATH, f"model {args.model_tag}"
-        env.setdefault("CREDIT_SCORING_BUNDLE_TAG", args.model_tag)
-        service = ServedService(
-            served_target, env=env, log_path=results / "service.log", ready_timeout_s=args.ready_timeout
-        )
+            served_target, description = SERVICE_IMPORT_PATH, f"model {settings.model_tag}"
+        env.setdefault("CREDIT_SCORING_BUNDLE_TAG", settings.model_tag)
+        log_path = results / "service.log"
         try:
-            with service:
+            with serving_bundle(
+                target=served_target, env=env, log_path=log_path, ready_timeout_s=settings.ready_timeout
+            ) as service:
                 print(f"service {description} ready at {service.url}", flush=True)
                 yield Target(url=service.url, description=description, pid=service.pid)
-        except ServiceStartError as exc:
+        except ServerStartError as exc:
             raise GateError(f"the service did not start: {exc}") from None
 
 
@@ -318,39 +181,39 @@ def fetch_json(url: str, timeout_s: float = 10.0) -> dict[str, Any]:
         return json.loads(answer.read())
 
 
-def prepare_applicants(args: argparse.Namespace, results: Path, model_tag: str) -> tuple[str, str]:
+def prepare_applicants(settings: GateSettings, results: Path, model_tag: str) -> tuple[str, str]:
     """Path of the applicants file for Locust (empty = sample from /spec) and where they came from."""
-    if args.applicants:
-        return str(args.applicants.resolve()), f"file {args.applicants}"
+    if settings.applicants:
+        return str(settings.applicants.resolve()), f"file {settings.applicants}"
     path = results / "applicants.json"
-    for tag in dict.fromkeys([model_tag, args.model_tag]):
+    for tag in dict.fromkeys([model_tag, settings.model_tag]):
         try:
-            count = export_reference(tag, path, args.reference_rows)
-        except Exception as exc:  # no model store here, or a bundle without a reference sample
-            print(f"reference sample of {tag} not available ({type(exc).__name__}); trying the next source")
+            export_load_data(tag, settings.reference_rows, reference_out=path)
+        except LoadDataError as exc:  # no model store here, or a bundle without a reference sample
+            print(f"reference sample of {tag} not available ({exc}); trying the next source")
             continue
-        return str(path), f"{count} reference rows of {tag}"
+        return str(path), f"{len(load_applicants(path))} reference rows of {tag}"
     return "", "drawn from GET /spec quantiles (no reference sample available)"
 
 
-def prepare_documents(args: argparse.Namespace, results: Path, model_tag: str) -> tuple[str, str]:
+def prepare_documents(settings: GateSettings, results: Path, model_tag: str) -> tuple[str, str]:
     """Path of the applicant documents file for Locust and where they came from.
 
     Best first: ``--applicant-documents``, the example applicants of the served bundle (or of
     ``--model-tag``) exported from the model store, the committed fallback documents.
     """
-    if args.applicant_documents:
-        count = len(load_documents(args.applicant_documents))
-        source = f"{count} documents of file {args.applicant_documents}"
-        return str(args.applicant_documents.resolve()), source
+    if settings.applicant_documents:
+        count = len(load_documents(settings.applicant_documents))
+        source = f"{count} documents of file {settings.applicant_documents}"
+        return str(settings.applicant_documents.resolve()), source
     path = results / "applicant_documents.json"
-    for tag in dict.fromkeys([model_tag, args.model_tag]):
+    for tag in dict.fromkeys([model_tag, settings.model_tag]):
         try:
-            count = export_documents(tag, path, args.reference_rows)
-        except Exception as exc:  # no model store here, or a bundle without example applicants
-            print(f"example applicants of {tag} not available ({type(exc).__name__}); trying the next source")
+            export_load_data(tag, settings.reference_rows, documents_out=path)
+        except LoadDataError as exc:  # no model store here, or a bundle without example applicants
+            print(f"example applicants of {tag} not available ({exc}); trying the next source")
             continue
-        return str(path), f"{count} example applicants of {tag}"
+        return str(path), f"{len(load_documents(path))} example applicants of {tag}"
     count = len(load_documents(FALLBACK_DOCUMENTS))
     return str(FALLBACK_DOCUMENTS), (
         f"{count} fallback documents of loadtests/{FALLBACK_DOCUMENTS.name} (no example applicants available)"
@@ -383,45 +246,67 @@ def choose_forms(spec: dict[str, Any]) -> Forms:
     return Forms(tuple(form for form in FORMS if form != APPLICANT), {APPLICANT: f"applicant form: {reason}"})
 
 
-def _profile(
-    args: argparse.Namespace, load: LoadSettings, applicants: str, documents: str, forms: Forms, results: Path
-) -> LoadProfile:
+@dataclass(frozen=True)
+class Inputs:
+    """What a run sends, and where it came from."""
+
+    model_tag: str
+    """Exact model tag the service reported on ``GET /spec``."""
+    forms: Forms
+    """Input forms sent and left out."""
+    applicants: str
+    """Feature-vector file for Locust (empty: drawn from ``GET /spec`` quantiles)."""
+    applicants_source: str
+    """Where the feature vectors came from, in words."""
+    documents: str
+    """Applicant-document file for Locust (empty when the applicant form is not sent)."""
+    documents_source: str
+    """Where the documents came from, or why they are not sent, in words."""
+
+
+def prepare_inputs(settings: GateSettings, target: Target, results: Path) -> Inputs:
+    """Ask the service what it scores (``GET /spec``) and write the applicants and documents to send."""
+    spec = fetch_json(f"{target.url}/spec")
+    model_tag = str(spec.get("model_tag", ""))
+    forms = choose_forms(spec)
+    applicants, applicants_source = prepare_applicants(settings, results, model_tag)
+    if APPLICANT in forms.sent:
+        documents, documents_source = prepare_documents(settings, results, model_tag)
+        print(f"applicant documents: {documents_source}", flush=True)
+    else:
+        documents, documents_source = "", f"not sent: {forms.unsent[APPLICANT]}"
+        print(f"applicant scenarios NOT sent: {forms.unsent[APPLICANT]}", flush=True)
+    return Inputs(model_tag, forms, applicants, applicants_source, documents, documents_source)
+
+
+def _profile(settings: GateSettings, load: LoadSettings, inputs: Inputs, results: Path) -> LoadProfile:
     profile = LoadProfile(
-        applicants=applicants,
-        applicant_documents=documents,
-        forms=",".join(forms.sent),
+        applicants=inputs.applicants,
+        applicant_documents=inputs.documents,
+        forms=",".join(inputs.forms.sent),
         user_rps=load.user_rps,
         spawn_rate=load.spawn_rate,
         timeline_out=str(results / "timeline.json"),  # every mode: the span of the load, for the CPU
     )
-    if args.mode == "knee":
-        profile = replace(profile, shape="step", step_users=args.steps, step_seconds=args.step_seconds)
-    elif args.mode == "soak":
+    if settings.mode == "knee":
         profile = replace(
-            profile, shape="soak", soak_users=args.soak_users, soak_seconds=args.soak_seconds,
-            window_seconds=args.window_seconds,
+            profile, shape="step", step_users=settings.steps, step_seconds=settings.step_seconds
+        )
+    elif settings.mode == "soak":
+        profile = replace(
+            profile, shape="soak", soak_users=settings.soak_users, soak_seconds=settings.soak_seconds,
+            window_seconds=settings.window_seconds,
         )  # fmt: skip
     profile.check()
     return profile
 
 
-def _run_seconds(args: argparse.Namespace, profile: LoadProfile, load: LoadSettings) -> float:
-    if args.mode == "knee":
+def _run_seconds(settings: GateSettings, profile: LoadProfile, load: LoadSettings) -> float:
+    if settings.mode == "knee":
         return profile.step_seconds * len(profile.steps()) + 5
-    if args.mode == "soak":
+    if settings.mode == "soak":
         return profile.soak_seconds + 5
     return float(load.run_seconds)
-
-
-def _baseline_checks(args: argparse.Namespace, lines: dict, load: LoadSettings, slo: SLO) -> list[Check]:
-    if args.no_baseline:
-        return [skipped("baseline", "--no-baseline")]
-    baseline = read_baseline(args.baseline)
-    if baseline is None:
-        return [skipped("baseline", f"no accepted run at {args.baseline} (use --accept)")]
-    if not load.same_offered_load(LoadSettings(**baseline.load)):
-        return [skipped("baseline", "the accepted run used another load profile")]
-    return check_regression(lines, baseline.lines, slo.regression)
 
 
 def _step_row(step: dict[str, Any]) -> str:
@@ -520,182 +405,293 @@ def _sampled_span(cpu: CpuSampler) -> tuple[float, float] | None:
     return (series[0][0], series[-1][0]) if len(series) >= 2 else None
 
 
-def run_gate(args: argparse.Namespace) -> int:
-    """Run one gate, knee or soak run and return its exit status."""
-    slo = load_slo(args.slo)
-    if args.record_benchmark and args.mode != "knee":
-        raise GateError("--record-benchmark records the knee: use it with --mode knee")
-    if args.accept and args.mode != "gate":
-        raise GateError("--accept stores a gate run: use it with --mode gate")
-    load = _load_settings(args, slo)
-    processes = locust_processes(args)
-    cpus = _cores()
+@dataclass(frozen=True)
+class Plan:
+    """A run as asked for, resolved: its options, SLO, load, Locust processes and results folder."""
+
+    settings: GateSettings
+    """The options."""
+    slo: SLO
+    """The SLO file's limits."""
+    load: LoadSettings
+    """Users, spawn rate, length and per-user request rate of the run."""
+    processes: int
+    """Locust processes generating the load."""
+    cpus: int
+    """CPUs of this machine."""
+    started: datetime
+    """When the run started (UTC)."""
+    results: Path
+    """Folder of the run's files."""
+
+
+def plan_run(settings: GateSettings) -> Plan:
+    """Read the SLO file, work out the load and the Locust processes, create the results folder."""
+    slo = load_slo(settings.slo)
     started = datetime.now(UTC)
-    results = args.results or DEFAULT_RESULTS_ROOT / f"{started:%Y%m%d-%H%M%S}-{args.mode}"
+    results = settings.results or DEFAULT_RESULTS_ROOT / f"{started:%Y%m%d-%H%M%S}-{settings.mode}"
     results.mkdir(parents=True, exist_ok=True)
+    load = offered_load(settings, slo)
+    return Plan(settings, slo, load, locust_processes(settings), _cores(), started, results)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One Locust run against the target, read back, and what was sampled beside it."""
+
+    target: Target
+    """The service that was loaded."""
+    inputs: Inputs
+    """What was sent."""
+    profile: LoadProfile
+    """Locust's knobs."""
+    run: LocustRun
+    """Locust's exit code and files."""
+    elapsed_s: float
+    """Wall-clock seconds Locust ran."""
+    cpu: CpuSampler
+    """CPU of Locust's processes, of the service (when started here) and of the machine."""
+    memory: RssSampler | None
+    """Resident memory of the service when it was started here, else ``None``."""
+    lines: dict[str, LineStats]
+    """Locust's whole-run statistics per request name."""
+    windows: list[dict[str, Any]]
+    """Locust's timeline of the load: the steps of a knee run, the drift windows of a soak."""
+
+
+def _start_samplers(stack: ExitStack, target: Target) -> tuple[CpuSampler, RssSampler | None]:
+    """Sample CPU, and the service's memory when it was started here, until ``stack`` closes."""
+    memory = RssSampler(target.pid) if target.pid else None
+    if memory:
+        memory.start()
+        stack.callback(memory.stop)
+    cpu = CpuSampler()
+    cpu.start()
+    stack.callback(cpu.stop)
+    if target.pid:
+        cpu.watch(SERVICE, target.pid)
+    return cpu, memory
+
+
+def measure(plan: Plan) -> Measurement:
+    """Open the target, prepare what to send, run Locust with the samplers on, and read its results."""
+    settings = plan.settings
     with ExitStack() as stack:
-        target = stack.enter_context(open_target(args, results))
-        spec = fetch_json(f"{target.url}/spec")
-        model_tag = str(spec.get("model_tag", ""))
-        forms = choose_forms(spec)
-        applicants, applicants_source = prepare_applicants(args, results, model_tag)
-        if APPLICANT in forms.sent:
-            documents, documents_source = prepare_documents(args, results, model_tag)
-            print(f"applicant documents: {documents_source}", flush=True)
-        else:
-            documents, documents_source = "", f"not sent: {forms.unsent[APPLICANT]}"
-            print(f"applicant scenarios NOT sent: {forms.unsent[APPLICANT]}", flush=True)
-        profile = _profile(args, load, applicants, documents, forms, results)
-        sampler = RssSampler(target.pid) if target.pid else None
-        if sampler:
-            sampler.start()
-            stack.callback(sampler.stop)
-        cpu = CpuSampler()
-        cpu.start()
-        stack.callback(cpu.stop)
-        if target.pid:
-            cpu.watch(SERVICE, target.pid)
+        target = stack.enter_context(open_target(settings, plan.results))
+        inputs = prepare_inputs(settings, target, plan.results)
+        profile = _profile(settings, plan.load, inputs, plan.results)
+        cpu, memory = _start_samplers(stack, target)
         print(
-            f"{args.mode} run against {target.url} with {processes} Locust process(es): results in {results}",
+            f"{settings.mode} run against {target.url} with {plan.processes} Locust process(es): "
+            f"results in {plan.results}",
             flush=True,
         )
         clock = time.monotonic()
         run = run_locust(
             host=target.url,
-            results=results,
-            users=load.users if args.mode == "gate" else None,
-            spawn_rate=load.spawn_rate,
-            run_seconds=_run_seconds(args, profile, load),
+            results=plan.results,
+            users=plan.load.users if settings.mode == "gate" else None,
+            spawn_rate=plan.load.spawn_rate,
+            run_seconds=_run_seconds(settings, profile, plan.load),
             env=profile.to_env(),
-            processes=processes,
+            processes=plan.processes,
             on_started=lambda pid: cpu.watch(GENERATOR, pid),
         )
         elapsed = time.monotonic() - clock
     if not run.stats_csv.is_file():
         raise GateError(f"Locust wrote no statistics (exit {run.exit_code}); see {run.log}")
-    lines = read_stats_csv(run.stats_csv)
     timeline = Path(profile.timeline_out)
-    windows: list[dict[str, Any]] = json.loads(timeline.read_text()) if timeline.is_file() else []
-    span = request_span(windows) or _sampled_span(cpu)
-    summary: dict[str, Any] = {
+    windows = json.loads(timeline.read_text()) if timeline.is_file() else []
+    lines = read_stats_csv(run.stats_csv)
+    return Measurement(target, inputs, profile, run, elapsed, cpu, memory, lines, windows)
+
+
+def summarize(plan: Plan, measured: Measurement) -> dict[str, Any]:
+    """What every ``summary.json`` holds: the run, its target and load, what was sent, the numbers."""
+    settings, inputs, cpu = plan.settings, measured.inputs, measured.cpu
+    span = request_span(measured.windows) or _sampled_span(cpu)
+    return {
         "format": SUMMARY_FORMAT,
-        "mode": args.mode,
-        "started_at": started.isoformat(timespec="seconds"),
+        "mode": settings.mode,
+        "started_at": plan.started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "elapsed_s": round(elapsed, 1),
-        "target": target.description,
-        "url": target.url,
-        "model_tag": model_tag,
-        "service_env": " ".join(args.service_env),
-        "slo_file": str(args.slo),
-        "slo_version": slo.version,
-        "load": asdict(load),
-        "profile": asdict(profile),
-        "applicants": applicants_source,
-        "applicant_documents": documents_source,
-        "forms": forms.to_json(),
-        "scenarios": scenario_weights(forms.sent),
+        "elapsed_s": round(measured.elapsed_s, 1),
+        "target": measured.target.description,
+        "url": measured.target.url,
+        "model_tag": inputs.model_tag,
+        "service_env": " ".join(settings.service_env),
+        "slo_file": str(settings.slo),
+        "slo_version": plan.slo.version,
+        "load": plan.load.model_dump(),
+        "profile": asdict(measured.profile),
+        "applicants": inputs.applicants_source,
+        "applicant_documents": inputs.documents_source,
+        "forms": inputs.forms.to_json(),
+        "scenarios": scenario_weights(inputs.forms.sent),
         "locust_version": _locust_version(),
-        "locust_exit_code": run.exit_code,
-        "locust_processes": processes,
+        "locust_exit_code": measured.run.exit_code,
+        "locust_processes": plan.processes,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(terse=True)},
-        "lines": {name: line_to_json(line) for name, line in lines.items()},
-        "failures": read_failures_csv(run.failures_csv),
-        "memory": sampler.report() if sampler else None,
+        "lines": {name: line_to_json(line) for name, line in measured.lines.items()},
+        "failures": read_failures_csv(measured.run.failures_csv),
+        "memory": measured.memory.report() if measured.memory else None,
         "cpu": {
-            "cpus": cpus,
-            "generator_cores": generator_cores(processes, cpus),
+            "cpus": plan.cpus,
+            "generator_cores": generator_cores(plan.processes, plan.cpus),
             "interval_s": cpu.interval_s,
             "span_s": round(span[1] - span[0], 1) if span else None,
-            **(span_cpu(cpu, *span, cpus) if span else {GENERATOR: None, SERVICE: None, "machine": None}),
+            **(
+                span_cpu(cpu, *span, plan.cpus) if span else {GENERATOR: None, SERVICE: None, "machine": None}
+            ),
         },
     }
-    checks: list[Check]
-    if args.mode == "gate":
-        same_load = load.same_offered_load(slo.load)
-        checks = check_slo(lines, slo, with_throughput=same_load, unsent=forms.unsent_scenarios())
-        if not same_load:
-            checks.append(skipped("slo", "min_rps limits hold only under the SLO file's load"))
-        checks += _baseline_checks(args, lines, load, slo)
-    elif args.mode == "knee":
-        steps: list[Step] = [
-            with_cpu(judge_step(window, slo, profile.user_rps), window, cpu, processes, cpus)
-            for window in windows
-        ]
-        knee = find_knee(steps)
-        summary["steps"] = steps_to_json(steps)
-        summary["knee"] = asdict(knee) if knee else None
-        summary["knee_is_lower_bound"] = knee_is_a_lower_bound(steps, knee)
-        summary["bottleneck"] = knee_verdict(steps, knee, processes, cpus)
-        detail = f"knee at {knee.users} users" if knee else "no step met the SLO"
-        if summary["knee_is_lower_bound"]:
-            detail += ", the last step: the SLO still held, so the knee lies higher (add --steps)"
-        checks = [
-            Check("knee", slo.knee_line, "rps", knee.rps if knee else None, None, "pass" if knee else FAIL,
-                  detail)
-        ]  # fmt: skip
-        unsent = forms.unsent_scenarios()
-        checks += [not_sent(name, unsent[name]) for name in slo.scenarios if name in unsent]
+
+
+def _baseline_checks(plan: Plan, lines: dict[str, LineStats]) -> list[Check]:
+    if plan.settings.no_baseline:
+        return [skipped("baseline", "--no-baseline")]
+    baseline = read_baseline(plan.settings.baseline)
+    if baseline is None:
+        return [skipped("baseline", f"no accepted run at {plan.settings.baseline} (use --accept)")]
+    if not plan.load.same_offered_load(LoadSettings(**baseline.load)):
+        return [skipped("baseline", "the accepted run used another load profile")]
+    return check_regression(lines, baseline.lines, plan.slo.regression)
+
+
+def _gate_checks(plan: Plan, measured: Measurement) -> list[Check]:
+    """The SLO's limits (throughput only under the SLO file's load) and the comparison with the baseline."""
+    same_load = plan.load.same_offered_load(plan.slo.load)
+    unsent = measured.inputs.forms.unsent_scenarios()
+    checks = check_slo(measured.lines, plan.slo, with_throughput=same_load, unsent=unsent)
+    if not same_load:
+        checks.append(skipped("slo", "min_rps limits hold only under the SLO file's load"))
+    return checks + _baseline_checks(plan, measured.lines)
+
+
+def _knee_checks(plan: Plan, measured: Measurement, summary: dict[str, Any]) -> list[Check]:
+    """Judge each step of the ramp, find the knee and the bottleneck (added to ``summary``); one check."""
+    slo, cpu, processes, cpus = plan.slo, measured.cpu, plan.processes, plan.cpus
+    steps: list[Step] = [
+        with_cpu(judge_step(window, slo, measured.profile.user_rps), window, cpu, processes, cpus)
+        for window in measured.windows
+    ]
+    knee = find_knee(steps)
+    summary["steps"] = steps_to_json(steps)
+    summary["knee"] = asdict(knee) if knee else None
+    summary["knee_is_lower_bound"] = knee_is_a_lower_bound(steps, knee)
+    summary["bottleneck"] = knee_verdict(steps, knee, processes, cpus)
+    detail = f"knee at {knee.users} users" if knee else "no step met the SLO"
+    if summary["knee_is_lower_bound"]:
+        detail += ", the last step: the SLO still held, so the knee lies higher (add --steps)"
+    checks = [
+        Check(
+            "knee", slo.knee_line, "rps", knee.rps if knee else None, None, "pass" if knee else FAIL, detail
+        )
+    ]
+    unsent = measured.inputs.forms.unsent_scenarios()
+    return checks + [not_sent(name, unsent[name]) for name in slo.scenarios if name in unsent]
+
+
+def _soak_checks(plan: Plan, measured: Measurement, summary: dict[str, Any]) -> list[Check]:
+    """The SLO's latency and error limits and the drift limits (the windows, with their CPU, go into
+    ``summary``)."""
+    windows = measured.windows
+    for window in windows:
+        if window.get("start_epoch") is not None:
+            window["cpu"] = span_cpu(measured.cpu, window["start_epoch"], window["end_epoch"], plan.cpus)
+    summary["windows"] = windows
+    summary["p95_slope_ms_per_hour"] = p95_slope_ms_per_hour(windows)
+    unsent = measured.inputs.forms.unsent_scenarios()
+    checks = check_slo(measured.lines, plan.slo, with_throughput=False, unsent=unsent)
+    samples = measured.memory.samples if measured.memory else []
+    return checks + check_soak(windows, samples, measured.profile.window_seconds, plan.slo.soak)
+
+
+def judge(plan: Plan, measured: Measurement, summary: dict[str, Any]) -> list[Check]:
+    """The checks of the run's mode and the verdict on what limited the load, all recorded in ``summary``."""
+    if plan.settings.mode == "gate":
+        checks = _gate_checks(plan, measured)
+    elif plan.settings.mode == "knee":
+        checks = _knee_checks(plan, measured, summary)
     else:
-        for window in windows:
-            if window.get("start_epoch") is not None:
-                window["cpu"] = span_cpu(cpu, window["start_epoch"], window["end_epoch"], cpus)
-        summary["windows"] = windows
-        summary["p95_slope_ms_per_hour"] = p95_slope_ms_per_hour(windows)
-        checks = check_slo(lines, slo, with_throughput=False, unsent=forms.unsent_scenarios())
-        checks += check_soak(windows, sampler.samples if sampler else [], profile.window_seconds, slo.soak)
-    if args.mode != "knee":
-        summary["bottleneck"] = run_verdict(use_of(summary["cpu"]), lines.get("Aggregated"), processes, cpus)
+        checks = _soak_checks(plan, measured, summary)
+    if plan.settings.mode != "knee":
+        aggregated = measured.lines.get("Aggregated")
+        summary["bottleneck"] = run_verdict(use_of(summary["cpu"]), aggregated, plan.processes, plan.cpus)
     summary["checks"] = [check.to_json() for check in checks]
     summary["breaches"] = [check.label for check in breaches(checks)]
     summary["passed"] = not summary["breaches"]
-    (results / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    if sampler is not None:
-        sampler.write_csv(results / "memory.csv")
-    cpu.write_csv(results / "cpu.csv")
+    return checks
 
+
+def write_results(plan: Plan, measured: Measurement, summary: dict[str, Any]) -> None:
+    """Write ``summary.json`` and the CPU (and memory) samples into the results folder."""
+    (plan.results / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if measured.memory is not None:
+        measured.memory.write_csv(plan.results / "memory.csv")
+    measured.cpu.write_csv(plan.results / "cpu.csv")
+
+
+def print_report(plan: Plan, summary: dict[str, Any], checks: list[Check]) -> None:
+    """Print the table of checks, the steps and knee of a knee run, the CPU use and the bottleneck."""
+    knee_mode = plan.settings.mode == "knee"
     print(render_table(checks))
     print()
-    if args.mode == "knee":
+    if knee_mode:
         print(render_steps(summary["steps"]))
-    print(render_cpu(summary["cpu"], processes, cpus))
-    if args.mode == "knee" and summary["knee"]:
+    print(render_cpu(summary["cpu"], plan.processes, plan.cpus))
+    if knee_mode and summary["knee"]:
         knee_step = summary["knee"]
         print(
             f"knee: {knee_step['rps']:.1f} req/s at {knee_step['users']} users, "
             f"p99 {_ms(knee_step['p99_ms'])} ms"
         )
     print(f"bottleneck: {summary['bottleneck']['verdict']}")
-    if args.record_benchmark:
-        record_section(args.record_benchmark, knee_section(summary, args.benchmark_note))
-        print(f"recorded the knee in {args.record_benchmark}")
+
+
+def conclude(plan: Plan, measured: Measurement, summary: dict[str, Any]) -> int:
+    """Record the knee if asked, say whether the run passed, store an accepted pass as the new baseline;
+    return the exit status."""
+    settings = plan.settings
+    if settings.record_benchmark:
+        record_section(settings.record_benchmark, knee_section(summary, settings.benchmark_note))
+        print(f"recorded the knee in {settings.record_benchmark}")
     if summary["breaches"]:
         print(f"GATE FAILED: {len(summary['breaches'])} breach(es): {'; '.join(summary['breaches'])}")
-        print(f"results: {results}")
+        print(f"results: {plan.results}")
         return EXIT_BREACH
-    if args.accept:
-        write_baseline(
-            args.baseline,
-            Baseline(
-                accepted_at=summary["finished_at"],
-                slo_version=slo.version,
-                load=asdict(load),
-                target=target.description,
-                model_tag=model_tag,
-                lines=lines,
-            ),
+    if settings.accept:
+        baseline = Baseline(
+            accepted_at=summary["finished_at"],
+            slo_version=plan.slo.version,
+            load=plan.load.model_dump(),
+            target=measured.target.description,
+            model_tag=measured.inputs.model_tag,
+            lines=measured.lines,
         )
-        print(f"accepted as the new baseline: {args.baseline}")
-    print(f"GATE PASSED ({args.mode}); results: {results}")
+        write_baseline(settings.baseline, baseline)
+        print(f"accepted as the new baseline: {settings.baseline}")
+    print(f"GATE PASSED ({settings.mode}); results: {plan.results}")
     return EXIT_PASS
 
 
+def run_gate(settings: GateSettings) -> int:
+    """Run one gate, knee or soak run and return its exit status."""
+    plan = plan_run(settings)
+    measured = measure(plan)
+    summary = summarize(plan, measured)
+    checks = judge(plan, measured, summary)
+    write_results(plan, measured, summary)
+    print_report(plan, summary, checks)
+    return conclude(plan, measured, summary)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Command-line entry point; returns the exit status (``--help`` and unknown flags exit from argparse)."""
     try:
-        return run_gate(args)
-    except (GateError, SLOError, OSError, ValueError) as exc:
+        settings = parse_settings(sys.argv[1:] if argv is None else argv)
+        return run_gate(settings)
+    except (GateError, SLOError, OSError, ValueError) as exc:  # ValueError: pydantic's ValidationError too
         print(f"gate error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.server import free_port
+from deploy.bento_server import free_port
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 """The scenarios the gate runs."""

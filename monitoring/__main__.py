@@ -18,7 +18,7 @@ Drift sidecar of the credit scorer. Every option can also be set by an environme
 
   serve   tail the payload spool, keep the rolling window, compute drift, serve /metrics /livez /readyz
   report  write Evidently's HTML drift report of the current window (from the sidecar's checkpoint, or
-          from a file of payload records given with --records)
+          from payload-log segments given with --records)
 """
 
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,report}")
     serve = commands.add_parser("serve", help="run the sidecar (ingest + drift + HTTP endpoint)")
-    add_arguments(serve)
+    serve.set_defaults(settings_source=add_arguments(serve))
     report = commands.add_parser("report", help="write the Evidently HTML report of the current window")
     report.add_argument(
         "--output",
@@ -43,9 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--records",
         type=Path,
         default=None,
-        help="JSON-lines file of payload records to report on, instead of the sidecar's checkpointed window",
+        help="payload-log segment (.arrows) or a directory of them, instead of the sidecar's window",
     )
-    add_arguments(report)
+    report.set_defaults(settings_source=add_arguments(report))
     return parser
 
 
@@ -58,7 +58,7 @@ def _report(settings: MonitorSettings, output: Path, records: Path | None) -> in
     if records is not None:
         view, skipped = window_from_records_file(records, bundle.feature_names, settings.window_records)
         if skipped:
-            logging.warning("skipped %d malformed lines of %s", skipped, records)
+            logging.warning("skipped %d malformed records or segment ends of %s", skipped, records)
     else:
         view = window_from_checkpoint(
             settings.checkpoint_path, bundle.feature_names, settings.window_records, settings.window_seconds
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
     try:
-        settings = from_sources(args)
+        settings = from_sources(args.settings_source, args)
     except ValueError as exc:
         print(f"invalid configuration: {exc}", file=sys.stderr)
         return 2

@@ -1,8 +1,8 @@
-"""Ingestion: spool lines -> parsed records -> window, with checkpoints that make it exactly once.
+"""Ingestion: spool record batches -> parsed records -> window, with checkpoints that make it exactly once.
 
 Order of operations, and why it is exactly once across ``kill -9``:
 
-1. read new lines (the reader's in-memory offsets advance);
+1. read new record batches (the reader's in-memory offsets advance);
 2. apply the valid ones to the in-memory window and counters;
 3. every ``checkpoint_interval_seconds``: save offsets + counters + window in one atomic file, with the
    closed segments read to their end marked as consumed;
@@ -88,13 +88,13 @@ class Ingestor:
         )
 
     def step(self) -> int:
-        """Read and apply what the spool has now; return the number of lines consumed (valid or not)."""
+        """Read and apply what the spool has now; return the number of records consumed (valid or not)."""
         result = self.reader.read_available()
-        n_lines = 0
+        n_records = 0
         ingested = 0
         malformed: Counter[str] = Counter()
         for read in result.reads:
-            batch = self.parser.parse(read.lines)
+            batch = self.parser.parse(read.batches)
             malformed.update(batch.malformed)
             if read.truncated_tail:
                 malformed["truncated"] += 1
@@ -102,7 +102,7 @@ class Ingestor:
                 with self.lock:
                     self.window.append(batch)
                 ingested += len(batch)
-            n_lines += len(read.lines)
+            n_records += sum(b.num_rows for b in read.batches)
             self._dirty = True
         if result.vanished:
             log.warning("segments vanished before being fully consumed: %s", ", ".join(result.vanished))
@@ -123,7 +123,7 @@ class Ingestor:
             m.segments_vanished_total.inc(len(result.vanished))
             m.ingest_lag_bytes.set(self.reader.lag_bytes())
             m.ingest_pending_segments.set(self.reader.pending_segments())
-        return n_lines
+        return n_records
 
     def _delete_consumed(self) -> list[str]:
         if not self.settings.delete_consumed:

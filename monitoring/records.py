@@ -1,48 +1,41 @@
-"""Parse payload-log lines (``docs/payload-log.md``, format ``v`` 1) into column arrays for the window.
+"""Turn payload-log record batches (``docs/payload-log.md``, format 2) into column arrays for the window.
 
-Parsing never raises on bad input: a line that is not a valid record is skipped and its reason counted, so a
-corrupt segment can never crash the sidecar.
-
-Speed matters here (the sidecar must keep up with every scoring worker of the pod on one core), so the hot
-loop is flat: ``orjson`` decodes each line, the features of a record whose keys come in the bundle's order
-(what the service writes) are taken with one ``dict.values()`` call, time strings repeated across a batch are
-parsed once, and the feature matrix is built from one flat list at the end of the batch. Lines ``orjson``
-refuses are decoded again with the standard library, so every line decodes as with ``json.loads`` alone:
-``NaN`` is a missing value, ``Infinity`` a bad feature, integers beyond 64 bits and UTF-16/32 input are read.
+Parsing never raises on bad input: a record that is not usable is skipped and its reason counted, so a
+corrupt or foreign segment can never crash the sidecar. The work is columnar: each check runs on a whole
+record batch with numpy and Arrow compute, and the feature matrix is assembled from the ``features`` struct's
+fields by name, in the bundle's order (a writer may add fields or order them differently).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 import numpy as np
-import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
-SUPPORTED_VERSIONS = frozenset({1})
-"""Record format versions this reader understands; others are skipped as ``unknown_version``."""
+from service.payload_log import PAYLOAD_LOG_VERSION, VERSION_KEY
 
 MALFORMED_REASONS = (
-    "not_json",
-    "not_object",
     "unknown_version",
+    "bad_schema",
     "bad_time",
     "bad_features",
     "bad_probability",
     "bad_decision",
     "truncated",
 )
-"""Every reason a record can be skipped for (the label values of the malformed counter)."""
+"""Every reason records are skipped for (the label values of the malformed counter). ``truncated`` counts
+segments whose end could not be read, the others records."""
 
-_FEATURE_TYPES = frozenset({int, float, type(None)})
+_VERSION = str(PAYLOAD_LOG_VERSION).encode()
 
 
 @dataclass
 class ParsedBatch:
-    """Valid records of one read, as columns in the bundle's feature order, plus the skipped-line tally."""
+    """Valid records of one read, as columns in the bundle's feature order, plus the skipped-record tally."""
 
     times: np.ndarray
     """Scoring time of each record, seconds since the Unix epoch."""
@@ -53,112 +46,113 @@ class ParsedBatch:
     refused: np.ndarray
     """Whether each record's decision was ``refuse``."""
     malformed: Counter[str] = field(default_factory=Counter)
-    """Skipped lines by reason."""
+    """Skipped records by reason."""
 
     def __len__(self) -> int:
         return len(self.times)
 
 
-def decode_line(line: bytes) -> Any:
-    """Decode one JSON line with ``orjson``, falling back to ``json`` for what only the latter accepts.
-
-    Raises ``ValueError`` (or ``UnicodeDecodeError``) when neither can decode it.
-    """
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return json.loads(line)  # NaN / Infinity literals, integers beyond 64 bits, UTF-16/32
-
-
 class RecordParser:
-    """Turns raw lines into a :class:`ParsedBatch` for a fixed, ordered list of feature names."""
+    """Turns record batches into a :class:`ParsedBatch` for a fixed, ordered list of feature names."""
 
     def __init__(self, feature_names: list[str]) -> None:
         self.feature_names = list(feature_names)
-        self._names_tuple = tuple(self.feature_names)
-        self._last_time: tuple[str | None, float] = (None, 0.0)
-        """The last time string parsed and its timestamp (a batch's records often share one)."""
 
-    def parse(self, lines: list[bytes]) -> ParsedBatch:
-        """Parse complete lines (without their newline); empty lines are ignored."""
-        names, names_tuple = self.feature_names, self._names_tuple
-        n_features = len(names)
-        feature_types = _FEATURE_TYPES
-        times: list[float] = []
-        flat: list[float | None] = []  # features of the accepted records, row after row
-        probabilities: list[float] = []
-        refused: list[bool] = []
+    def parse(self, batches: Sequence[pa.RecordBatch]) -> ParsedBatch:
+        """The valid records of ``batches``, in order (consecutive batches of one schema are checked as one:
+        the cost is per batch, and a worker writes small batches at low traffic)."""
+        parts = [self._parse_one(batch) for batch in _joined(batches)]
         malformed: Counter[str] = Counter()
-        last_stamp, last_time = self._last_time
-        for line in lines:
-            try:
-                record = decode_line(line)
-            except (ValueError, UnicodeDecodeError):
-                if line.strip():
-                    malformed["not_json"] += 1
-                continue  # an empty or blank line is not a record
-            if type(record) is not dict:
-                malformed["not_object"] += 1
-                continue
-            version = record.get("v")
-            if type(version) is not int or version not in SUPPORTED_VERSIONS:
-                malformed["unknown_version"] += 1
-                continue
-            stamp = record.get("time")
-            if type(stamp) is not str or stamp != last_stamp:
-                try:
-                    last_time = datetime.fromisoformat(stamp).timestamp()  # type: ignore[arg-type]
-                except (TypeError, ValueError):
-                    malformed["bad_time"] += 1
-                    continue
-                last_stamp = stamp
-            feats = record.get("features")
-            if type(feats) is not dict:
-                malformed["bad_features"] += 1
-                continue
-            # in the writer's own key order no lookups are needed
-            row = list(feats.values()) if tuple(feats) == names_tuple else [feats.get(n) for n in names]
-            if not feature_types.issuperset(map(type, row)):  # bool, str, list... (inf: below)
-                malformed["bad_features"] += 1
-                continue
-            p = record.get("probability")
-            if type(p) not in (float, int) or not 0.0 <= p <= 1.0:
-                malformed["bad_probability"] += 1
-                continue
-            decision = record.get("decision")
-            if decision != "refuse" and decision != "accept":
-                malformed["bad_decision"] += 1
-                continue
-            times.append(last_time)
-            flat += row
-            probabilities.append(p)
-            refused.append(decision == "refuse")
-        self._last_time = (last_stamp, last_time)
-        features, finite = _feature_matrix(flat, len(times), n_features)
-        if not finite.all():
-            malformed["bad_features"] += int((~finite).sum())
+        for part in parts:
+            malformed.update(part.malformed)
+        if not parts:
+            return self._empty(malformed)
         return ParsedBatch(
-            times=np.asarray(times, dtype=np.float64)[finite],
-            features=features[finite],
-            probabilities=np.asarray(probabilities, dtype=np.float64)[finite],
-            refused=np.asarray(refused, dtype=bool)[finite],
+            times=np.concatenate([p.times for p in parts]),
+            features=np.concatenate([p.features for p in parts]),
+            probabilities=np.concatenate([p.probabilities for p in parts]),
+            refused=np.concatenate([p.refused for p in parts]),
             malformed=malformed,
         )
 
+    def _empty(self, malformed: Counter[str]) -> ParsedBatch:
+        return ParsedBatch(
+            times=np.empty(0),
+            features=np.empty((0, len(self.feature_names))),
+            probabilities=np.empty(0),
+            refused=np.empty(0, dtype=bool),
+            malformed=malformed,
+        )
 
-def _feature_matrix(flat: list[float | None], n_rows: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (rows x features) matrix (``None`` -> NaN) and which rows are finite-or-missing everywhere."""
-    try:
-        features = np.asarray(flat, dtype=np.float64).reshape(n_rows, n_features)
-    except OverflowError:  # an integer too large for a float: convert value by value, mark it infinite
-        features = np.asarray([_to_float(v) for v in flat], dtype=np.float64).reshape(n_rows, n_features)
-    return features, ~np.isinf(features).any(axis=1)
+    def _parse_one(self, batch: pa.RecordBatch) -> ParsedBatch:
+        n = batch.num_rows
+        metadata = batch.schema.metadata or {}
+        if metadata.get(VERSION_KEY) != _VERSION:
+            return self._empty(Counter({"unknown_version": n}))
+        try:
+            times, time_ok = _times(batch.column("time"))
+            features, features_ok = self._features(batch.column("features"))
+            probabilities = batch.column("probability").cast(pa.float64()).to_numpy(zero_copy_only=False)
+            decision = batch.column("decision")
+        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
+            return self._empty(Counter({"bad_schema": n}))
+        refused = pc.fill_null(pc.equal(decision, "refuse"), False).to_numpy(zero_copy_only=False)
+        accepted = pc.fill_null(pc.equal(decision, "accept"), False).to_numpy(zero_copy_only=False)
+        checks = (
+            ("bad_time", time_ok),
+            ("bad_features", features_ok),
+            ("bad_probability", (probabilities >= 0.0) & (probabilities <= 1.0)),  # NaN (null) fails
+            ("bad_decision", refused | accepted),
+        )
+        keep = np.ones(n, dtype=bool)
+        malformed: Counter[str] = Counter()
+        for reason, ok in checks:
+            failed = int((keep & ~ok).sum())
+            if failed:
+                malformed[reason] = failed
+            keep &= ok
+        return ParsedBatch(
+            times=times[keep],
+            features=features[keep],
+            probabilities=probabilities[keep],
+            refused=refused[keep],
+            malformed=malformed,
+        )
+
+    def _features(self, column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """The (records x features) matrix in the bundle's order, and which records are usable: present and
+        finite-or-missing everywhere (NaN and null are missing values, infinities are not)."""
+        if not pa.types.is_struct(column.type):
+            raise TypeError("features is not a struct")
+        values = np.empty((len(column), len(self.feature_names)), dtype=np.float64)
+        for j, name in enumerate(self.feature_names):
+            values[:, j] = column.field(name).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        present = ~column.is_null().to_numpy(zero_copy_only=False)
+        return values, present & ~np.isinf(values).any(axis=1)
 
 
-def _to_float(value: float | None) -> float:
-    if value is None:
-        return float("nan")
-    try:
-        return float(value)
-    except OverflowError:
-        return float("inf")
+def _joined(batches: Sequence[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """``batches`` with each run of consecutive batches sharing a schema combined into one batch."""
+    runs: list[list[pa.RecordBatch]] = []
+    for batch in batches:
+        if runs and runs[-1][0].schema.equals(batch.schema, check_metadata=True):
+            runs[-1].append(batch)
+        else:
+            runs.append([batch])
+    joined = []
+    for run in runs:
+        if len(run) == 1:
+            joined.append(run[0])
+            continue
+        table = pa.Table.from_batches(run).combine_chunks()
+        joined.extend(table.to_batches() or [])
+    return joined
+
+
+def _times(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds of a timestamp column, and which are present."""
+    if not pa.types.is_timestamp(column.type):
+        raise TypeError("time is not a timestamp")
+    present = ~column.is_null().to_numpy(zero_copy_only=False)
+    micros = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).fill_null(0)
+    return micros.to_numpy(zero_copy_only=False) / 1e6, present

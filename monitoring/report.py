@@ -18,8 +18,10 @@ import pandas as pd
 from monitoring import checkpoint as ckpt
 from monitoring.drift import WASSERSTEIN, WASSERSTEIN_LOG1P, DriftDetector, transform
 from monitoring.records import RecordParser
+from monitoring.spool_reader import read_segment_file
 from monitoring.window import RollingWindow, WindowView
 from service.bundle import PROBABILITY_COLUMN
+from service.payload_log import SEGMENT_PREFIX
 
 
 def window_from_checkpoint(
@@ -39,8 +41,18 @@ def window_from_checkpoint(
 def window_from_records_file(
     path: Path, feature_names: list[str], max_records: int
 ) -> tuple[WindowView, int]:
-    """The last ``max_records`` valid records of a JSON-lines file of payload records, and lines skipped."""
-    batch = RecordParser(feature_names).parse(Path(path).read_bytes().split(b"\n"))
+    """The last ``max_records`` valid records of payload-log segments (one segment file, or a directory of
+    them read in name order), and the records and unreadable segment ends skipped."""
+    path = Path(path)
+    files = sorted(path.glob(f"{SEGMENT_PREFIX}*")) if path.is_dir() else [path]
+    batches: list = []
+    truncated = 0
+    for file in files:
+        read, cut = read_segment_file(file)
+        batches.extend(read)
+        truncated += cut
+    batch = RecordParser(feature_names).parse(batches)
+    batch.malformed["truncated"] += truncated
     window = RollingWindow(len(feature_names), max(max_records, 1))
     window.append(batch)
     return window.view(max_records), sum(batch.malformed.values())

@@ -1,9 +1,11 @@
-"""Tail the payload spool: new complete lines of each segment since its recorded offset.
+"""Tail the payload spool: new whole record-batch messages of each segment since its recorded offset.
 
-Follows the reader side of ``docs/payload-log.md``. Offsets are keyed by segment stem
-(``seg-<writer_id>-<seq>``), so the rename ``X.jsonl.open`` -> ``X.jsonl`` (same inode) keeps them valid. A
-partial last line of an open segment is left for the next read; at the end of a closed segment it can never
-be completed and is reported as truncated. The reader does not persist anything: the caller checkpoints
+Follows the reader side of ``docs/payload-log.md``: each segment is an Arrow IPC stream. Offsets are keyed by
+segment stem (``seg-<writer_id>-<seq>``), so the rename ``X.arrows.open`` -> ``X.arrows`` (same inode) keeps
+them valid; an offset is the byte just after the last whole message handed out, and the stream's schema is
+read from the segment's start (once per segment and process). A partial last message of an open segment is
+left for the next read; at the end of a closed segment it can never be completed and is reported as
+truncated. The reader does not persist anything: the caller checkpoints
 :attr:`SpoolReader.offsets` and :attr:`SpoolReader.consumed` together with what it did with the lines, then
 calls :meth:`delete_consumed`, which only deletes segments that checkpoint recorded as consumed. A segment
 that disappears is therefore either known to be consumed (deleted by this reader, possibly in a previous
@@ -20,14 +22,14 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
+from service.payload_log import CLOSED_SUFFIX, OPEN_SUFFIX, SEGMENT_PREFIX
+
 log = logging.getLogger(__name__)
 
-SEGMENT_PREFIX = "seg-"
-"""Every segment file name starts with this."""
-CLOSED_SUFFIX = ".jsonl"
-"""Suffix of a closed segment (the writer renamed it)."""
-OPEN_SUFFIX = ".jsonl.open"
-"""Suffix of a segment a writer is still appending to."""
+_SCHEMA_READ_BYTES = 1 << 20
+"""Bytes read from a segment's start to find its schema (a few kB per hundred features)."""
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,14 @@ class Segment:
 
 @dataclass
 class SegmentRead:
-    """Lines read from one segment in one step."""
+    """Record batches read from one segment in one step."""
 
     stem: str
-    """Segment the lines come from."""
-    lines: list[bytes]
-    """Complete lines, without their newline."""
+    """Segment the batches come from."""
+    batches: list[pa.RecordBatch]
+    """Whole record batches, in order."""
     truncated_tail: bool = False
-    """The segment is closed and ended with a partial line, which was skipped."""
+    """The segment is closed and its end could not be read (a partial or unreadable message), skipped."""
     n_bytes: int = 0
     """Bytes consumed from the segment by this read."""
 
@@ -63,21 +65,21 @@ class ReadResult:
     """Everything one :meth:`SpoolReader.read_available` step found."""
 
     reads: list[SegmentRead] = field(default_factory=list)
-    """New lines per segment, in segment name order."""
+    """New record batches per segment, in segment name order."""
     vanished: list[str] = field(default_factory=list)
     """Stems that had an offset, were not known to be consumed, and whose file no longer exists (deleted by
-    someone else, possibly with unread lines)."""
+    someone else, possibly with unread records)."""
     gone_consumed: list[str] = field(default_factory=list)
     """Stems known to be consumed whose file no longer exists (deleted once consumed): nothing was lost."""
 
     @property
-    def n_lines(self) -> int:
-        """Number of complete lines read."""
-        return sum(len(r.lines) for r in self.reads)
+    def n_records(self) -> int:
+        """Records in the batches read."""
+        return sum(batch.num_rows for r in self.reads for batch in r.batches)
 
 
 class SpoolReader:
-    """Reads new complete lines from the segments of one spool directory."""
+    """Reads new whole record batches from the segments of one spool directory."""
 
     def __init__(
         self,
@@ -98,6 +100,8 @@ class SpoolReader:
         self.stale_open_seconds = stale_open_seconds
         self._clock = clock
         self._last_scan: dict[str, Segment] = {}
+        self._schemas: dict[str, pa.Schema] = {}
+        """The stream schema of each segment read so far, by stem."""
 
     def scan(self) -> dict[str, Segment]:
         """List the segments now in the spool, by stem."""
@@ -156,6 +160,7 @@ class SpoolReader:
                 result.vanished.append(stem)
             del self.offsets[stem]
             self.consumed.discard(stem)
+            self._schemas.pop(stem, None)
 
     def _mark_consumed(self, segments: dict[str, Segment]) -> None:
         """Bring :attr:`consumed` up to date: the listed segments that are closed and read to their end."""
@@ -168,7 +173,7 @@ class SpoolReader:
     def _still_exists(self, stem: str) -> bool:
         """Whether a segment absent from the last listing is in fact still there under either name.
 
-        A directory listing that runs while the writer renames ``X.jsonl.open`` to ``X.jsonl`` may show
+        A directory listing that runs while the writer renames ``X.arrows.open`` to ``X.arrows`` may show
         neither name. Forgetting the offset then would re-read the segment from 0 (double counting). The
         open name is checked first: the rename can only go from it to the closed name, so one of the two
         checks sees the file.
@@ -177,31 +182,39 @@ class SpoolReader:
         return (directory / (stem + OPEN_SUFFIX)).exists() or (directory / (stem + CLOSED_SUFFIX)).exists()
 
     def _read_segment(self, segment: Segment) -> SegmentRead | None:
-        offset = self.offsets.get(segment.stem, 0)
-        self.offsets.setdefault(segment.stem, offset)
-        data = self._read_bytes(segment, offset)
-        if data is None or not data:
+        stem = segment.stem
+        offset = self.offsets.setdefault(stem, 0)
+        schema = self._schemas.get(stem)
+        if schema is None:
+            head = self._read_bytes(segment, 0, max(self.chunk_bytes, _SCHEMA_READ_BYTES))
+            schema, schema_end = _read_schema(head or b"")
+            if schema is None:
+                return self._unreadable(segment, offset) if segment.closed else None
+            self._schemas[stem] = schema
+            offset = max(offset, schema_end)
+        data = self._read_bytes(segment, offset, self.chunk_bytes)
+        if data is None:
             return None
-        end = data.rfind(b"\n")
+        batches, used, ended = _read_batches(data, schema)
+        if not batches and not ended and offset + len(data) < segment.size:
+            # a message larger than a chunk: read the rest of the segment (at most the writer's segment size)
+            data = self._read_bytes(segment, offset, segment.size - offset) or b""
+            batches, used, ended = _read_batches(data, schema)
         at_eof_of_closed = segment.closed and offset + len(data) >= segment.size
-        if end < 0 and not at_eof_of_closed and len(data) < self.chunk_bytes:
-            return None  # a partial line of an open segment: wait for its end
-        if end < 0:
-            # a line longer than a chunk, or an unterminated tail that can never be completed
-            self.offsets[segment.stem] = offset + len(data)
-            return SegmentRead(stem=segment.stem, lines=[], truncated_tail=True, n_bytes=len(data))
-        complete, tail = data[:end], data[end + 1 :]
-        consumed = end + 1
-        truncated = False
-        if tail and at_eof_of_closed:
-            consumed += len(tail)
-            truncated = True
-        self.offsets[segment.stem] = offset + consumed
-        return SegmentRead(
-            stem=segment.stem, lines=complete.split(b"\n"), truncated_tail=truncated, n_bytes=consumed
-        )
+        truncated = at_eof_of_closed and not ended and used < len(data)
+        if truncated:
+            used = len(data)  # a tail that can never be completed
+        self.offsets[stem] = offset + used
+        if not batches and not truncated and not used:
+            return None
+        return SegmentRead(stem=stem, batches=batches, truncated_tail=truncated, n_bytes=used)
 
-    def _read_bytes(self, segment: Segment, offset: int) -> bytes | None:
+    def _unreadable(self, segment: Segment, offset: int) -> SegmentRead:
+        """A closed segment without a readable schema: skipped to its end, reported truncated."""
+        self.offsets[segment.stem] = segment.size
+        return SegmentRead(stem=segment.stem, batches=[], truncated_tail=True, n_bytes=segment.size - offset)
+
+    def _read_bytes(self, segment: Segment, offset: int, most: int) -> bytes | None:
         candidates = [segment.path]
         if not segment.path.name.endswith(CLOSED_SUFFIX):
             candidates.append(segment.path.with_name(segment.stem + CLOSED_SUFFIX))  # renamed since the scan
@@ -216,7 +229,7 @@ class SpoolReader:
                         self.offsets[segment.stem] = size
                         return None
                     fh.seek(offset)
-                    return fh.read(min(self.chunk_bytes, size - offset))
+                    return fh.read(min(most, size - offset))
             except FileNotFoundError:
                 continue
         return None
@@ -248,6 +261,7 @@ class SpoolReader:
             self.offsets.pop(seg.stem, None)
             self.consumed.discard(seg.stem)
             self._last_scan.pop(seg.stem, None)
+            self._schemas.pop(seg.stem, None)
             deleted.append(seg.stem)
         return deleted
 
@@ -258,3 +272,41 @@ class SpoolReader:
     def pending_segments(self) -> int:
         """Segments of the last scan not yet read to their end."""
         return sum(1 for stem, seg in self._last_scan.items() if seg.size > self.offsets.get(stem, 0))
+
+
+def _read_schema(data: bytes) -> tuple[pa.Schema | None, int]:
+    """The stream schema at the start of a segment and the byte after it (``None`` while incomplete)."""
+    reader = pa.BufferReader(pa.py_buffer(data))
+    try:
+        return pa.ipc.read_schema(pa.ipc.read_message(reader)), reader.tell()
+    except (OSError, EOFError, pa.ArrowInvalid):
+        return None, 0
+
+
+def _read_batches(data: bytes, schema: pa.Schema) -> tuple[list[pa.RecordBatch], int, bool]:
+    """The whole record batches at the start of ``data``, the bytes they (and an end-of-stream marker) take,
+    and whether the stream's end was reached. Reading stops before a partial or unreadable message."""
+    reader = pa.BufferReader(pa.py_buffer(data))
+    batches: list[pa.RecordBatch] = []
+    used = 0
+    while used < len(data):
+        try:
+            message = pa.ipc.read_message(reader)
+            batch = pa.ipc.read_record_batch(message, schema)
+        except EOFError:  # the end-of-stream marker
+            return batches, reader.tell(), True
+        except (OSError, pa.ArrowInvalid):
+            break
+        batches.append(batch)
+        used = reader.tell()
+    return batches, used, False
+
+
+def read_segment_file(path: Path) -> tuple[list[pa.RecordBatch], bool]:
+    """Every whole record batch of one segment file, and whether its end could not be read."""
+    data = Path(path).read_bytes()
+    schema, start = _read_schema(data)
+    if schema is None:
+        return [], True
+    batches, used, ended = _read_batches(data[start:], schema)
+    return batches, not ended and start + used < len(data)

@@ -7,4 +7,5 @@ bash scripts/setup.sh
 bash scripts/system-packages.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/vulture
 .venv/bin/python -m pytest -m "not slow" "$@"

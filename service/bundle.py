@@ -145,10 +145,6 @@ class Bundle:
         """Feature names in booster column order."""
         return [f.name for f in self.features]
 
-    def decide(self, probability: float) -> Literal["accept", "refuse"]:
-        """Apply the bundle's threshold to one probability of default."""
-        return "refuse" if probability >= self.threshold else "accept"
-
     def save(self, directory: str | Path) -> Path:
         """Write the bundle into ``directory`` (created if needed) and return it."""
         self._validate()

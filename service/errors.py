@@ -106,6 +106,13 @@ class UnsupportedMediaTypeError(ServiceError):
     code = "unsupported_media_type"
 
 
+class MethodNotAllowedError(ServiceError):
+    """A scoring route called with another method than ``POST`` (HTTP 405)."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
 class NotReadyError(ServiceError):
     """The bundle or the explainer is not loaded yet, or the service is shutting down (HTTP 503)."""
 

@@ -12,14 +12,14 @@ import logging
 import bentoml
 import numpy as np
 
-from service.bento_models import settings_for_served_bento
+from service.booster import LoadedModel
 from service.errors import NotReadyError
-from service.loader import BackgroundLoader, LoadedModel
+from service.loader import BackgroundLoader, settings_for_served_bento
 from service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
-SETTINGS = ServiceSettings.from_env()
+SETTINGS = ServiceSettings()
 
 
 CONNECTION_REUSE = {"max_requests": 2**31 - 1, "max_age": 1e9}

@@ -24,9 +24,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from service import handlers
-from service.errors import ServiceError, TooManyRequestsError
-from service.handlers import Reply
-from service.state import ScoringState
+from service.errors import MethodNotAllowedError, ServiceError, TooManyRequestsError
+from service.handlers import Reply, ScoringState
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ Handler = Callable[[ScoringState, bytes], Awaitable[Reply]]
 """A scoring route: (state, request body) -> reply."""
 
 ROUTES: dict[str, Handler] = {"/score": handlers.score, "/explain": handlers.explain}
-"""The routes the front door answers itself (method POST only)."""
+"""The routes the front door answers itself (``POST``; any other method gets 405)."""
 
 _INTERNAL_ERROR = b'{"error": "internal_error", "field": null, "reason": "unexpected error; it was logged"}'
 
@@ -54,12 +53,17 @@ class ScoringFrontDoor:
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         """Answer ``POST /score`` and ``POST /explain``; pass any other scope to BentoML."""
         handler = ROUTES.get(scope["path"]) if scope["type"] == "http" else None
-        if handler is None or scope["method"] != "POST":
+        if handler is None:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         route = scope["path"]
         state = self.state
+        if scope["method"] != "POST":
+            reply = handlers.error_reply(state, MethodNotAllowedError(f"{route} accepts POST only"))
+            await _send(send, reply.status, [*reply.headers, (b"allow", b"POST")], reply.body)
+            self._observe(route, reply.status, started)
+            return
         if self.in_flight >= self.max_in_flight:
             reply = handlers.error_reply(
                 state, TooManyRequestsError("too many requests in flight; retry shortly")

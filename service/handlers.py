@@ -3,8 +3,8 @@
 ``/score`` validates straight into a numpy matrix, calls the booster (on the event loop for small inputs,
 on a worker thread for large batches), adds the strongest reasons when asked, hands the records to the
 payload writer and answers with orjson. ``/explain`` returns every feature's contribution from the
-explainer service. The front door (``service/front_door.py``) and the mounted Starlette app
-(``service/app.py``) both call these functions.
+explainer service. The front door (``service/front_door.py``) calls these functions with the
+:class:`ScoringState` the service (``service/service.py``) fills in once the bundle is loaded.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import orjson
 from starlette.concurrency import run_in_threadpool
 
+from service.booster import LoadedModel
 from service.errors import (
     BodyTooLargeError,
     ExplainerUnavailableError,
@@ -26,12 +28,69 @@ from service.errors import (
     ServiceError,
     UnsupportedMediaTypeError,
 )
-from service.state import ScoringState
+from service.metrics import ServiceMetrics
+from service.payload_log import PayloadLogWriter
+from service.request_schema import RequestSchema
+from service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
 THREADPOOL_MIN_ROWS = 64
 """Batches at least this large are scored on a worker thread so the event loop keeps serving."""
+
+ExplainCall = Callable[[np.ndarray], Awaitable[tuple[str, np.ndarray]]]
+"""Async function: matrix -> (model tag, contributions with the base value as last column)."""
+
+
+class ScoringState:
+    """What the routes need, filled in by the service once the bundle is loaded."""
+
+    def __init__(self) -> None:
+        self.settings = ServiceSettings()
+        self.model: LoadedModel | None = None
+        self.schema: RequestSchema | None = None
+        """What a valid request is for the loaded model (``None`` until loaded)."""
+        self.writer: PayloadLogWriter | None = None
+        self.metrics: ServiceMetrics | None = None
+        self.explain: ExplainCall | None = None
+        """The explainer service's contributions call (``/explain`` and large ``explain`` batches)."""
+        self.openapi_cache: tuple[object, bytes] | None = None
+        """The OpenAPI document last built, with the (model tag, settings) it was built for."""
+        self.ready = False
+        self.not_ready_reason = "loading"
+        self.shutting_down = False
+        self._next_seq = 0
+        self._request_id_prefix = "r"
+
+    def publish(
+        self,
+        settings: ServiceSettings,
+        model: LoadedModel,
+        metrics: ServiceMetrics,
+        writer: PayloadLogWriter | None,
+        request_id_prefix: str,
+    ) -> None:
+        """Install a loaded model and mark the routes ready."""
+        self.settings = settings
+        self.schema = RequestSchema(
+            model.bundle.features,
+            max_batch_size=settings.max_batch_size,
+            explain_max_k=settings.explain_max_k,
+            feature_row=model.feature_row,
+            applicant_unavailable=model.applicant_unavailable,
+        )
+        self.metrics = metrics
+        self.writer = writer
+        self._request_id_prefix = request_id_prefix
+        self.model = model
+        self.ready = not self.shutting_down
+        metrics.ready.set(1 if self.ready else 0)
+
+    def take_request_ids(self, n: int) -> list[str]:
+        """``n`` new request ids, unique per process start (the payload log's writer id and a counter)."""
+        first = self._next_seq
+        self._next_seq += n
+        return list(map(f"{self._request_id_prefix}-{{:x}}".format, range(first, first + n)))
 
 
 @dataclass(frozen=True, repr=False)  # no repr of a large body in task reprs or logs
@@ -168,10 +227,10 @@ async def score(state: ScoringState, body: bytes) -> Reply:
             reasons = top_reasons(model.bundle.feature_names, matrix, values, parsed.explain_k)
     except ServiceError as error:
         return error_reply(state, error)
-    first_seq, request_ids = state.take_request_ids(n)
+    request_ids = state.take_request_ids(n)
     if state.writer is not None:
         state.writer.submit(
-            first_seq, parsed.caller_ids, model.tag, parsed.forms, matrix, probabilities, refused
+            request_ids, parsed.caller_ids, model.tag, parsed.forms, matrix, probabilities, refused
         )
     metrics = state.metrics
     refused_list = refused.tolist()

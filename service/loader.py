@@ -3,6 +3,12 @@
 A worker that loads its model inside ``__init__`` does not listen until the load ends, and crashes in a loop
 when the model is missing. Here the load runs on a thread: ``/readyz`` and the scoring routes answer 503 with
 the reason while it runs, and a missing bundle is retried every ``load_retry_s`` seconds.
+
+Which bundle: the configured tag, except when the service runs from a built Bento. ``bentofile.yaml`` lists
+``credit_scorer:latest`` and ``bentoml build`` records the exact version it found; inside the generated image
+that is the only model in the store, but ``bentoml serve <bento>`` on a host reads the host's store, where
+``latest`` may since have moved on. A release must serve what it ships, so an unversioned or ``latest`` tag
+is pinned to the Bento's own version of that model (:func:`settings_for_served_bento`).
 """
 
 from __future__ import annotations
@@ -10,35 +16,49 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from service.applicant.definitions import definitions_fingerprint, feature_names
 from service.applicant.document import applicant_type
 from service.applicant.evaluate import FeatureRow
+from service.booster import LoadedModel, Scorer
 from service.bundle import Bundle, BundleError, registered_path, resolve_tag
-from service.scorer import Scorer
 from service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class LoadedModel:
-    """A bundle read from the model store, with its exact tag and a warmed-up scorer."""
+def pinned_bundle_tag(requested: str, bento_model_tags: Iterable[str]) -> str:
+    """``requested``, or the Bento's exact tag of the same model when ``requested`` names no version.
 
-    tag: str
-    """Exact ``name:version`` of the bundle."""
-    bundle: Bundle
-    """The bundle (without its reference sample, which needs pandas)."""
-    scorer: Scorer
-    """The booster, already used once for a warm-up prediction."""
-    feature_row: FeatureRow | None = None
-    """Computes the model's features from an applicant document; ``None`` when this service cannot."""
-    applicant_unavailable: str | None = None
-    """Why applicant documents cannot be scored with this bundle (``None`` when they can)."""
+    ``credit_scorer`` and ``credit_scorer:latest`` are pinned; ``credit_scorer:<version>`` is kept as asked,
+    so an explicit ``CREDIT_SCORING_BUNDLE_TAG`` always wins.
+    """
+    name, _, version = requested.partition(":")
+    if version not in ("", "latest"):
+        return requested
+    for tag in bento_model_tags:
+        model_name, _, model_version = str(tag).partition(":")
+        if model_name == name and model_version:
+            return f"{model_name}:{model_version}"
+    return requested
+
+
+def served_bento_model_tags(service: Any) -> list[str]:
+    """Exact model tags in the manifest of the Bento ``service`` was loaded from (empty when not a Bento)."""
+    bento = getattr(service, "bento", None)
+    if bento is None:
+        return []
+    return [str(model.tag) for model in bento.info.all_models]
+
+
+def settings_for_served_bento(settings: ServiceSettings, service: Any) -> ServiceSettings:
+    """``settings`` with the bundle tag pinned to the model of the Bento ``service`` runs from, if any."""
+    bundle_tag = pinned_bundle_tag(settings.bundle_tag, served_bento_model_tags(service))
+    return settings.model_copy(update={"bundle_tag": bundle_tag})
 
 
 def applicant_support(bundle: Bundle) -> tuple[FeatureRow | None, str | None]:

@@ -137,8 +137,10 @@ class ServiceMetrics:
 def observe_many(histogram: Any, values: np.ndarray, buckets: tuple[float, ...]) -> None:
     """Observe many values at once: one increment per bucket instead of one call per value.
 
-    Uses the histogram's per-bucket value objects (``_buckets``, ``_sum``) when present, and falls back to
-    plain ``observe`` calls otherwise, so a prometheus-client change degrades speed, not correctness.
+    prometheus-client has no public way to add many observations; this is the one place that uses its
+    histogram's private per-bucket value objects (``_buckets``, ``_sum``, as in prometheus-client 0.20-0.26).
+    It falls back to plain ``observe`` calls when they are missing, so a change degrades speed, not
+    correctness; ``tests/service/test_metrics.py`` fails with a clear message when that happens.
     """
     bucket_values = getattr(histogram, "_buckets", None)
     total = getattr(histogram, "_sum", None)

@@ -1,84 +1,151 @@
-"""Payload log, scoring-worker side: queue each scored request, ship the records to a writer process.
+"""Payload log, scoring-worker side: every scored applicant appended to the spool as Arrow record batches.
 
-The request path only calls :meth:`PayloadLogWriter.submit`, which appends one tuple per request to an
-in-memory deque and returns. Every ``flush_interval_s`` (50 ms) a daemon thread asks the event loop that
-submits to pack what has accumulated (``loop.call_soon_threadsafe``): the loop, between two requests,
-concatenates it into :class:`~service.spool_appender.Drain` frames and pickles them (~1 µs per record).
-The thread then writes the frames to the standard input of a writer process
-(``service/payload_log_process.py``, started at a higher niceness) that formats the JSON lines and appends
-them to the spool. Without an event loop (tests, scripts) the thread packs itself.
+The request path only calls :meth:`PayloadLogWriter.submit`, which appends one tuple per request to a deque
+and returns: it never blocks, never raises, and never wakes another thread (a wake-up per request costs a
+thread switch and a GIL hand-over). Every ``flush_interval_s`` a daemon thread takes what has accumulated,
+builds one Arrow record batch of it (columnar: a few vectorised copies per drain, not per record) and appends
+it to the current segment with one ``write``. The format and the segment rules are the contract in
+``docs/payload-log.md``; the drift sidecar is the reader. BENCHMARKS.md ("The payload log's format") has the
+measurement that chose this format over JSON lines.
 
-Why this split (BENCHMARKS.md, "The payload log in a writer process"): formatting the JSON (~25 µs per
-record with 40 features) in a thread of the worker cost the event loop as much again through the GIL, and
-raised p99 by a third; in a separate process it costs the worker nothing measurable. Packing in the thread
-instead of on the loop still cost the loop +16 to +44 µs per request in GIL hand-overs; on the loop it is
-the ~1 µs of work itself.
+Records are dropped, and counted, when:
 
-The request thread never wakes the writer thread: waking a thread blocked on a queue for every request made
-each one pay a thread switch and a GIL hand-over (measured: +15 % CPU per request, see BENCHMARKS.md).
-Submitting never blocks and never raises. Records are dropped, and counted, when:
-
-* ``queue_full``: more than ``queue_size`` records wait to be shipped (the writer process or the disk is
-  slower than traffic: the thread blocks on the full pipe and nothing more is taken off the queue);
+* ``queue_full``: more than ``queue_size`` records wait for the thread (the disk is slower than traffic);
 * ``spool_full``: the spool directory already holds ``max_bytes`` (the sidecar is down or behind);
-* ``write_error``: the directory cannot be created or written (read-only volume, disk full, ...), or the
-  writer process died with records in flight. A dead writer process is started again, at most once a second.
-
-A second daemon thread reads the writer process's one status line per drain and turns it into the
-``on_written`` / ``on_dropped`` / ``on_spool_bytes`` callbacks (the service's Prometheus metrics).
+* ``write_error``: the records could not be encoded, or the directory cannot be created or written
+  (read-only volume, disk full, ...).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import pickle
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
-import orjson
-
-from service.payload_log_process import frame, write_all
-from service.spool_appender import Drain
+import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
-_RESTART_INTERVAL_S = 1.0
+PAYLOAD_LOG_VERSION = 2
+"""Format version written in every segment's schema metadata (``payload_log_version``)."""
+VERSION_KEY = b"payload_log_version"
+"""Schema metadata key holding :data:`PAYLOAD_LOG_VERSION`."""
+SEGMENT_PREFIX = "seg-"
+"""Every segment file name starts with this."""
+CLOSED_SUFFIX = ".arrows"
+"""Suffix of a closed segment (the writer renamed it)."""
+OPEN_SUFFIX = ".arrows.open"
+"""Suffix of a segment a writer is still appending to."""
+END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+"""The Arrow IPC end-of-stream marker, written before a segment is renamed."""
+
+_SPOOL_RESCAN_S = 1.0
 _ERROR_LOG_INTERVAL_S = 30.0
-_BATCHES_PER_DRAIN = 256
-_PACK_WAIT_S = 0.5
+_REOPEN_WAIT_S = 1.0
 
 
-class _Batch(NamedTuple):
+def payload_schema(feature_names: Sequence[str]) -> pa.Schema:
+    """The Arrow schema of a segment holding records of the features ``feature_names``, in that order."""
+    return pa.schema(
+        [
+            ("time", pa.timestamp("us", tz="UTC")),
+            ("request_id", pa.string()),
+            ("caller_id", pa.string()),
+            ("model_tag", pa.string()),
+            ("input", pa.string()),
+            ("probability", pa.float64()),
+            ("decision", pa.string()),
+            ("features", pa.struct([(name, pa.float64()) for name in feature_names])),
+        ],
+        metadata={VERSION_KEY: str(PAYLOAD_LOG_VERSION).encode()},
+    )
+
+
+class Submitted(NamedTuple):
     """The records of one request, as queued (a tuple: cheap to build on the request path)."""
 
     time_s: float
-    first_seq: int
+    """When the request was scored, seconds since the epoch."""
+    request_ids: Sequence[str]
+    """Per record: our request id (the one the answer carried)."""
     caller_ids: Sequence[str | None]
+    """Per record: the caller's id of the applicant, or None."""
     model_tag: str
+    """The model that scored the request."""
     forms: Sequence[str]
+    """Per record: the input form (``features`` or ``applicant``)."""
     matrix: np.ndarray
+    """Per record: the feature values the model saw (NaN = missing)."""
     probabilities: np.ndarray
+    """Per record: the probability of default."""
     refused: np.ndarray
+    """Per record: whether the decision was ``refuse``."""
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop running in this thread, if any."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+def record_batch(schema: pa.Schema, requests: Sequence[Submitted]) -> pa.RecordBatch:
+    """The records of ``requests``, in order, as one batch of ``schema``.
+
+    Arrays are built from their buffers (``Array.from_buffers``), not with ``pa.array``: the latter imports
+    pandas on first use when it is installed, which the scoring worker never does (seconds and ~60 MB).
+    """
+    counts = [len(r.probabilities) for r in requests]
+    n = sum(counts)
+    times_us = np.repeat(np.array([r.time_s for r in requests]) * 1e6, counts).astype(np.int64)
+    matrix = np.concatenate([r.matrix for r in requests]) if len(requests) > 1 else requests[0].matrix
+    by_feature = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T)
+    features_type = schema.field("features").type
+    features = pa.StructArray.from_arrays(
+        [_numbers(pa.float64(), column) for column in by_feature], fields=list(features_type)
+    )
+    refused = np.concatenate([r.refused for r in requests]).tolist()
+    columns = [
+        _numbers(schema.field("time").type, times_us),
+        _strings([i for r in requests for i in r.request_ids]),
+        _strings([i for r in requests for i in r.caller_ids]),
+        _strings([r.model_tag for r, k in zip(requests, counts, strict=True) for _ in range(k)]),
+        _strings([f for r in requests for f in r.forms]),
+        _numbers(pa.float64(), np.concatenate([r.probabilities for r in requests])),
+        _strings(["refuse" if r else "accept" for r in refused]),
+        features,
+    ]
+    if any(len(column) != n for column in columns):
+        raise ValueError(f"requests of {n} records do not describe {n} of each value")
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _numbers(kind: pa.DataType, values: np.ndarray) -> pa.Array:
+    """A null-free 64-bit Arrow array of ``values`` (float64 or int64 bits, as ``kind`` says)."""
+    dtype = np.float64 if pa.types.is_floating(kind) else np.int64
+    data = np.ascontiguousarray(values, dtype=dtype)
+    return pa.Array.from_buffers(kind, len(data), [None, pa.py_buffer(data)])
+
+
+def _strings(values: Sequence[str | None]) -> pa.Array:
+    """An Arrow string array of ``values`` (``None`` is null)."""
+    nulls = [value is None for value in values]
+    texts = [value or "" for value in values] if any(nulls) else values
+    joined = "".join(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int32, count=len(texts))
+    if joined.isascii():  # one character, one byte: no encoding per value
+        data = joined.encode("ascii")
+    else:
+        encoded = [text.encode() for text in texts]
+        data = b"".join(encoded)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int32, count=len(encoded))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    validity = pa.py_buffer(np.packbits(~np.array(nulls), bitorder="little")) if any(nulls) else None
+    return pa.Array.from_buffers(
+        pa.string(), len(texts), [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def new_writer_id() -> str:
@@ -87,113 +154,142 @@ def new_writer_id() -> str:
     return f"{host}_{os.getpid()}_{int(time.time() * 1000)}"
 
 
-def drain_of(batches: Sequence[_Batch]) -> Drain:
-    """The records of ``batches`` concatenated, in order."""
-    if len(batches) == 1:
-        (only,) = batches
-        matrix, probabilities, refused = only.matrix, only.probabilities, only.refused
-    else:
-        matrix = np.concatenate([b.matrix for b in batches])
-        probabilities = np.concatenate([b.probabilities for b in batches])
-        refused = np.concatenate([b.refused for b in batches])
-    return Drain(
-        requests=[(b.time_s, b.first_seq, len(b.probabilities), b.model_tag) for b in batches],
-        caller_ids=[caller_id for b in batches for caller_id in b.caller_ids],
-        forms=[form for b in batches for form in b.forms],
-        matrix=matrix,
-        probabilities=probabilities,
-        refused=refused,
-    )
+class SpoolSegments:
+    """Appends record batches to the current segment of one writer, rotating it and bounding the spool."""
 
+    def __init__(
+        self,
+        spool_dir: str | Path,
+        schema: pa.Schema,
+        *,
+        writer_id: str,
+        max_bytes: int,
+        segment_max_bytes: int,
+        segment_max_age_s: float,
+    ) -> None:
+        self.spool_dir = Path(spool_dir)
+        self.writer_id = writer_id
+        self.max_bytes = max_bytes
+        self.segment_max_bytes = segment_max_bytes
+        self.segment_max_age_s = segment_max_age_s
+        self._schema_message = schema.serialize().to_pybytes()
+        self._fd: int | None = None
+        self._seq = 0
+        self._stem = ""
+        self._size = 0
+        self._records = 0
+        self._opened_at = 0.0
+        self._reopen_at = 0.0
+        self.spool_bytes = 0
+        """Bytes of segments in the spool directory, as last measured plus what was written since."""
+        self._scanned_at = -1e9
 
-class _WriterProcess:
-    """One writer process: the pipes to it, and the frames sent to it that it has not reported on yet."""
+    def has_room(self, nbytes: int) -> bool:
+        """Whether a message of ``nbytes`` fits under ``max_bytes``, with the schema of a segment it would
+        open and the end-of-stream marker that closes it (the directory is measured at most once a second,
+        or every 0.1 s while the estimate says it is full)."""
+        nbytes += len(END_OF_STREAM) + (len(self._schema_message) if self._fd is None else 0)
+        now = time.monotonic()
+        since_scan = now - self._scanned_at
+        if since_scan >= _SPOOL_RESCAN_S or (
+            self.spool_bytes + nbytes > self.max_bytes and since_scan >= 0.1
+        ):
+            self.spool_bytes = self._measure_spool()
+            self._scanned_at = now
+        return self.spool_bytes + nbytes <= self.max_bytes
 
-    def __init__(self, config: dict[str, Any], writer: PayloadLogWriter) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH")]))
-        self._writer = writer
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.payload_log_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self._stdin_fd = self.process.stdin.fileno()
-        self._lock = threading.Lock()
-        self._in_flight: deque[int] = deque()  # records of each frame sent and not reported on, in order
-        self._gone = False
+    def append(self, message: bytes, n_records: int) -> None:
+        """Append one whole record-batch message; on failure, cut the segment back and raise ``OSError``."""
+        if self._fd is None:
+            self._open()
+        assert self._fd is not None
         try:
-            self._write_frame(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:  # exited at once; the status thread reaps it and send() refuses
-            logger.exception("payload log: could not configure writer process %d", self.process.pid)
-        self._status_thread = threading.Thread(
-            target=self._read_statuses, name="payload-log-status", daemon=True
-        )
-        self._status_thread.start()
-
-    def send(self, payload: bytes, n_records: int) -> bool:
-        """Write one drain frame; False (nothing sent) if the process is gone or the pipe broke."""
-        with self._lock:
-            if self._gone:
-                return False
-            try:
-                self._write_frame(payload)
-            except OSError:
-                return False
-            self._in_flight.append(n_records)
-            return True
-
-    def alive(self) -> bool:
-        """Whether the process still takes frames."""
-        return not self._gone and self.process.poll() is None
-
-    def finish(self, timeout_s: float) -> None:
-        """Close its input (it writes what it has, closes its segment and exits) and wait for its reports."""
-        try:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
+            _write_all(self._fd, message)
         except OSError:
-            pass
+            try:  # never leave half a message behind
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                self.close()
+            raise
+        self._size += len(message)
+        self._records += n_records
+        self.spool_bytes += len(message)
+        if self._size >= self.segment_max_bytes:
+            self.close()
+
+    def close_if_old(self) -> None:
+        """Close the open segment once it is older than ``segment_max_age_s``."""
+        if self._fd is not None and time.monotonic() - self._opened_at >= self.segment_max_age_s:
+            self.close()
+
+    def close(self) -> None:
+        """End the open segment's stream and rename it to ``.arrows``; an empty one is removed instead."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        open_path = self.spool_dir / f"{self._stem}{OPEN_SUFFIX}"
         try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            logger.error("payload log: writer process %d did not stop in %.0f s; killing it",
-                         self.process.pid, timeout_s)  # fmt: skip
-            self.process.kill()
-            self.process.wait()
-        self._status_thread.join(timeout_s)
+            if self._records:
+                _write_all(fd, END_OF_STREAM)
+                self.spool_bytes += len(END_OF_STREAM)
+                os.close(fd)
+                os.replace(open_path, self.spool_dir / f"{self._stem}{CLOSED_SUFFIX}")
+            else:
+                os.close(fd)
+                open_path.unlink(missing_ok=True)
+        except OSError as exc:  # the reader treats a stale .open segment as closed
+            logger.error("payload log: cannot close segment %s: %s", self._stem, exc)
 
-    def _write_frame(self, payload: bytes) -> None:
-        write_all(self._stdin_fd, frame(payload))
+    def _open(self) -> None:
+        if time.monotonic() < self._reopen_at:
+            raise OSError("spool unavailable; waiting before the next attempt")
+        try:
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            self._seq += 1
+            self._stem = f"{SEGMENT_PREFIX}{self.writer_id}-{self._seq:08d}"
+            path = self.spool_dir / f"{self._stem}{OPEN_SUFFIX}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o644)
+        except OSError:
+            self._reopen_at = time.monotonic() + _REOPEN_WAIT_S
+            raise
+        try:
+            _write_all(fd, self._schema_message)
+        except OSError:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            self._reopen_at = time.monotonic() + _REOPEN_WAIT_S
+            raise
+        self._fd = fd
+        self._size = len(self._schema_message)
+        self.spool_bytes += self._size
+        self._records = 0
+        self._opened_at = time.monotonic()
 
-    def _read_statuses(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            try:
-                status = orjson.loads(line)
-                accounted = self._writer.settle_status(status)
-            except Exception:
-                logger.exception("payload log: unreadable status line from the writer process")
-                accounted = 0
-            with self._lock:
-                sent = self._in_flight.popleft() if self._in_flight else 0
-            if sent > accounted:
-                self._writer.drop_unwritten(sent - accounted)
-        self.process.wait()
-        with self._lock:  # no frame is sent after this: what is still in flight is lost
-            self._gone = True
-            lost = sum(self._in_flight)
-            self._in_flight.clear()
-        if lost:
-            logger.error("payload log: writer process %d exited (status %s) with %d records unwritten",
-                         self.process.pid, self.process.returncode, lost)  # fmt: skip
-            self._writer.drop_unwritten(lost)
+    def _measure_spool(self) -> int:
+        total = 0
+        try:
+            with os.scandir(self.spool_dir) as entries:
+                for entry in entries:
+                    # only segments: the sidecar keeps its checkpoint in the same volume
+                    if entry.name.startswith(SEGMENT_PREFIX):
+                        try:
+                            total += entry.stat(follow_symlinks=False).st_size
+                        except OSError:
+                            continue
+        except OSError:
+            return 0
+        return total
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    written = 0
+    while written < len(data):
+        written += os.write(fd, view[written:])
 
 
 class PayloadLogWriter:
-    """Queues payload records and ships them to a writer process; see the module docstring."""
+    """Queues payload records on the request path and appends them from one thread; see the module doc."""
 
     def __init__(
         self,
@@ -205,60 +301,42 @@ class PayloadLogWriter:
         segment_max_age_s: float,
         queue_size: int,
         flush_interval_s: float = 0.05,
-        niceness: int = 10,
         on_written: Callable[[int, int], None] | None = None,
         on_dropped: Callable[[str, int], None] | None = None,
         on_spool_bytes: Callable[[int], None] | None = None,
         writer_id: str | None = None,
     ) -> None:
-        self.spool_dir = Path(spool_dir)
         self.writer_id = writer_id or new_writer_id()
         self.queue_size = queue_size
         self.flush_interval_s = flush_interval_s
+        self._schema = payload_schema(feature_names)
+        self._segments = SpoolSegments(
+            spool_dir,
+            self._schema,
+            writer_id=self.writer_id,
+            max_bytes=max_bytes,
+            segment_max_bytes=segment_max_bytes,
+            segment_max_age_s=segment_max_age_s,
+        )
         self._on_written = on_written or (lambda records, nbytes: None)
         self._on_dropped = on_dropped or (lambda reason, records: None)
         self._on_spool_bytes = on_spool_bytes or (lambda nbytes: None)
-        self._appender_config: dict[str, Any] = {
-            "spool_dir": str(self.spool_dir.absolute()),
-            "feature_names": list(feature_names),
-            "request_id_prefix": self.writer_id,
-            "max_bytes": max_bytes,
-            "segment_max_bytes": segment_max_bytes,
-            "segment_max_age_s": segment_max_age_s,
-            "flush_interval_s": flush_interval_s,
-            "niceness": niceness,
-        }
-        self._queue: deque[_Batch] = deque()  # append/popleft are atomic: no lock on the request path
+        self._queue: deque[Submitted] = deque()  # append/popleft are atomic: no lock on the request path
+        self._submitted = 0  # grows only on the request path
+        self._settled = 0  # written or dropped after being queued; grows only in the writer thread
         self._stop = threading.Event()
-        # _submitted grows only in the request thread, _taken only under _pack_lock
-        self._submitted = 0
-        self._taken = 0
-        self._settled = 0  # records written or dropped after they were queued (status and writer threads)
-        self._settle_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="payload-log-writer", daemon=True)
-        self._loop: asyncio.AbstractEventLoop | None = None  # the event loop submitting, once seen
-        self._pack_lock = threading.Lock()
-        self._packed = threading.Event()
-        self._outbox: deque[tuple[bytes, int]] = deque()  # pickled drains waiting for the writer thread
-        self._started = False
         self._closed = False
-        self._process: _WriterProcess | None = None
-        self._generation = 0
-        self._restart_at = 0.0
         self._last_error_log = -1e9
 
-    # -- request side -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the writer process and the thread that feeds it."""
-        if self._started:
-            return
-        self._started = True
-        self._ensure_process()
-        self._thread.start()
+        """Start the writer thread."""
+        if not self._thread.is_alive() and not self._stop.is_set():
+            self._thread.start()
 
     def submit(
         self,
-        first_seq: int,
+        request_ids: Sequence[str],
         caller_ids: Sequence[str | None],
         model_tag: str,
         forms: Sequence[str],
@@ -266,145 +344,75 @@ class PayloadLogWriter:
         probabilities: np.ndarray,
         refused: np.ndarray,
     ) -> None:
-        """Queue the records of one request; never blocks, never raises (drops are counted instead).
-
-        ``forms`` holds each record's input form (``features`` or ``applicant``).
-        """
+        """Queue the records of one request; never blocks, never raises (drops are counted instead)."""
         n = len(probabilities)
         try:
-            if self._closed or self._submitted - self._taken + n > self.queue_size:
+            if self._closed or self._submitted - self._settled + n > self.queue_size:
                 self._on_dropped("queue_full", n)
                 return
             self._submitted += n
-            if self._loop is None:  # before the append: the writer thread must see the loop with the record
-                self._loop = _running_loop()
             self._queue.append(
-                _Batch(time.time(), first_seq, caller_ids, model_tag, forms, matrix, probabilities, refused)
+                Submitted(
+                    time.time(), request_ids, caller_ids, model_tag, forms, matrix, probabilities, refused
+                )
             )
         except Exception:  # a bug here must not fail scoring
             logger.exception("payload log: could not queue %d records", n)
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Ship what is queued, let the writer process close its segment (``.jsonl``) and stop both."""
+        """Write what is queued, close the segment (renamed to ``.arrows``) and stop the thread."""
         if self._closed:
             return
         self._closed = True
-        self.start()  # records queued before a start are still written
         self._stop.set()
-        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        else:  # never started: write what was queued from here
+            self.flush()
+            self._segments.close()
 
-    def pending(self) -> int:
-        """Records queued and not yet written or dropped by the writer process."""
-        return self._submitted - self._settled
+    def flush(self) -> None:
+        """Append everything queued so far (the writer thread calls this every ``flush_interval_s``)."""
+        requests: list[Submitted] = []
+        while self._queue:
+            requests.append(self._queue.popleft())
+        if requests:
+            self._write(requests)
+        self._segments.close_if_old()
 
-    def request_id(self, seq: int) -> str:
-        """The ``request_id`` of the record numbered ``seq`` by this writer (unique per process start)."""
-        return f"{self.writer_id}-{seq:x}"
-
-    # -- status thread ------------------------------------------------------------------------------
-    def settle_status(self, status: dict[str, Any]) -> int:
-        """Apply one status line of the writer process; returns the records it accounts for."""
-        written = int(status["written"])
-        dropped = {str(reason): int(n) for reason, n in status["dropped"].items()}
-        if written:
-            self._on_written(written, int(status["bytes"]))
-        for reason, n in dropped.items():
-            self._on_dropped(reason, n)
-        if status.get("spool_bytes") is not None:
-            self._on_spool_bytes(int(status["spool_bytes"]))
-        accounted = written + sum(dropped.values())
-        self._settle(accounted)
-        return accounted
-
-    def drop_unwritten(self, n_records: int) -> None:
-        """Count records that will never be written as ``write_error`` drops: their packing failed, no writer
-        process took them, or the one they were sent to never accounted for them."""
-        self._on_dropped("write_error", n_records)
-        self._settle(n_records)
-
-    def _settle(self, n_records: int) -> None:
-        with self._settle_lock:
-            self._settled += n_records
-
-    # -- packing (event loop) and sending (writer thread) ---------------------------------------------
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval_s):
             try:
-                self._flush()
-            except Exception:  # keep the thread alive whatever happens; drops were counted in _send
+                self.flush()
+            except Exception:  # keep the thread alive whatever happens; drops were counted in _write
                 logger.exception("payload log: writer iteration failed")
         try:
-            self._flush(final=True)
+            self.flush()
         finally:
-            if self._process is not None:
-                self._process.finish(timeout_s=10.0)
+            self._segments.close()
 
-    def _flush(self, *, final: bool = False) -> None:
-        """Pack what is queued into frames (on the submitting event loop if there is one) and send them."""
-        if self._queue and (final or not self._packed_by_loop()):
-            self._pack()
-        while self._outbox:
-            payload, n_records = self._outbox.popleft()
-            self._send(payload, n_records)
-
-    def _packed_by_loop(self) -> bool:
-        """Ask the submitting event loop to pack, and wait for it; False if there is none or it is stuck."""
-        loop = self._loop
-        if loop is None:
-            return False
-        self._packed.clear()
+    def _write(self, requests: list[Submitted]) -> None:
+        n_records = sum(len(r.probabilities) for r in requests)
         try:
-            loop.call_soon_threadsafe(self._pack)
-        except RuntimeError:  # the loop is closed
-            self._loop = None
-            return False
-        return self._packed.wait(_PACK_WAIT_S)
-
-    def _pack(self) -> None:
-        """Turn the queued requests into pickled drains of at most 256 requests each, in order."""
-        try:
-            with self._pack_lock:
-                while self._queue:
-                    count = min(len(self._queue), _BATCHES_PER_DRAIN)
-                    batches = [self._queue.popleft() for _ in range(count)]
-                    n_records = sum(len(b.probabilities) for b in batches)
-                    self._taken += n_records
-                    try:
-                        payload = pickle.dumps(drain_of(batches), protocol=pickle.HIGHEST_PROTOCOL)
-                    except Exception:  # a bug must not lose records silently: count them
-                        logger.exception("payload log: could not pack %d records", n_records)
-                        self.drop_unwritten(n_records)
-                        continue
-                    self._outbox.append((payload, n_records))
+            try:
+                message = record_batch(self._schema, requests).serialize().to_pybytes()
+            except Exception:
+                logger.exception("payload log: could not encode %d records", n_records)
+                self._on_dropped("write_error", n_records)
+                return
+            if not self._segments.has_room(len(message)):
+                self._on_dropped("spool_full", n_records)
+                return
+            try:
+                self._segments.append(message, n_records)
+            except OSError as exc:
+                self._log_error("payload log: cannot write to spool %s: %s", self._segments.spool_dir, exc)
+                self._on_dropped("write_error", n_records)
+                return
+            self._on_written(n_records, len(message))
         finally:
-            self._packed.set()
-
-    def _send(self, payload: bytes, n_records: int) -> None:
-        process = self._ensure_process()
-        if process is not None and process.send(payload, n_records):
-            return
-        self._log_error("payload log: the writer process is not running; %d records dropped", n_records)
-        self.drop_unwritten(n_records)
-
-    def _ensure_process(self) -> _WriterProcess | None:
-        """The running writer process, started (again) if it is not running and the last try is 1 s old."""
-        if self._process is not None and self._process.alive():
-            return self._process
-        now = time.monotonic()
-        if now < self._restart_at:
-            return None
-        self._restart_at = now + _RESTART_INTERVAL_S
-        if self._process is not None:
-            self._process.finish(timeout_s=1.0)
-            self._generation += 1
-        # a restarted process gets its own segment names: the dead one's may still be on disk
-        segment_writer = self.writer_id if not self._generation else f"{self.writer_id}.r{self._generation}"
-        try:
-            self._process = _WriterProcess({**self._appender_config, "writer_id": segment_writer}, self)
-        except OSError as exc:
-            self._log_error("payload log: cannot start the writer process: %s", exc)
-            self._process = None
-        return self._process
+            self._settled += n_records
+            self._on_spool_bytes(self._segments.spool_bytes)
 
     def _log_error(self, message: str, *args: object) -> None:
         now = time.monotonic()

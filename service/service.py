@@ -4,6 +4,11 @@ Serve it with ``bentoml serve service.service:CreditScorer`` (``bentofile.yaml``
 comes from ``CREDIT_SCORING_*`` environment variables (``service/settings.py``). ``POST /score`` and
 ``POST /explain`` are answered by the front door (``service/front_door.py``) wrapped around BentoML's app by
 :class:`FrontDoorService`; the other routes go through BentoML.
+
+BentoML has no public hook to wrap its whole ASGI app (``add_asgi_middleware`` sits inside its own layers),
+so :class:`FrontDoorService` overrides ``bentoml.Service.to_asgi(is_main)``, a method of BentoML 1.4's
+``Service`` that ``bentoml serve`` calls to build each worker's app; ``tests/service/test_front_door.py``
+fails with a clear message if a BentoML release changes it.
 """
 
 from __future__ import annotations
@@ -15,19 +20,19 @@ from typing import Any
 import bentoml
 import numpy as np
 
-from service.app import build_app
-from service.bento_models import settings_for_served_bento
+from service.booster import LoadedModel
 from service.explainer import Explainer
 from service.front_door import ScoringFrontDoor
-from service.loader import BackgroundLoader, LoadedModel
+from service.handlers import ScoringState
+from service.loader import BackgroundLoader, settings_for_served_bento
 from service.metrics import ServiceMetrics
 from service.payload_log import PayloadLogWriter, new_writer_id
 from service.settings import ServiceSettings
-from service.state import ScoringState
+from service.spec_routes import build_app
 
 logger = logging.getLogger(__name__)
 
-SETTINGS = ServiceSettings.from_env()
+SETTINGS = ServiceSettings()
 STATE = ScoringState()
 APP = build_app(STATE)
 
@@ -45,9 +50,9 @@ class FrontDoorService(bentoml.Service):
     __slots__ = ()
 
     def to_asgi(self, is_main: bool = True) -> Any:
-        """BentoML's ASGI app, behind the front door unless ``CREDIT_SCORING_FRONT_DOOR=false``."""
+        """BentoML's ASGI app, behind the front door when it is the entry service's."""
         app = super().to_asgi(is_main=is_main)
-        if not is_main or not SETTINGS.front_door:
+        if not is_main:
             return app
         return ScoringFrontDoor(
             app, STATE, max_in_flight=math.ceil(SETTINGS.max_concurrency / SETTINGS.workers)
@@ -60,7 +65,6 @@ class FrontDoorService(bentoml.Service):
     workers=SETTINGS.workers,
     traffic={"timeout": SETTINGS.timeout_s, "max_concurrency": SETTINGS.max_concurrency},
     logging={"access": {"enabled": SETTINGS.access_log}},
-    tracing={} if SETTINGS.trace_scoring_routes else {"excluded_urls": ["/score", "/explain"]},
 )
 @bentoml.asgi_app(APP, path="/")
 class CreditScorer:
@@ -90,7 +94,6 @@ class CreditScorer:
                 segment_max_bytes=SETTINGS.segment_max_bytes,
                 segment_max_age_s=SETTINGS.segment_max_age_s,
                 queue_size=SETTINGS.payload_queue_size,
-                niceness=SETTINGS.payload_writer_niceness,
                 on_written=lambda records, nbytes: (
                     metrics.payload_records_written.inc(records),
                     metrics.payload_bytes_written.inc(nbytes),
@@ -126,7 +129,7 @@ class CreditScorer:
 
     @bentoml.on_shutdown
     def shutdown(self) -> None:
-        """Stop taking requests (503), then flush the payload log and close its segment."""
+        """Stop taking requests (503), then write what the payload log holds and close its segment."""
         STATE.shutting_down = True
         STATE.ready = False
         STATE.not_ready_reason = "shutting down"

@@ -1,29 +1,29 @@
 """Configuration of the scoring service, read from ``CREDIT_SCORING_*`` environment variables.
 
 Every field of :class:`ServiceSettings` maps to one variable named after it in upper case with the prefix,
-e.g. ``max_batch_size`` <- ``CREDIT_SCORING_MAX_BATCH_SIZE``. Plain pydantic (no pydantic-settings) keeps the
-dependency list short; values are parsed and checked by pydantic like any other field.
+e.g. ``max_batch_size`` <- ``CREDIT_SCORING_MAX_BATCH_SIZE`` (pydantic-settings, as for the drift sidecar and
+the load-test gate); unknown ``CREDIT_SCORING_*`` variables are ignored, bad values refused at start-up.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CREDIT_SCORING_"
 """Prefix of the environment variables that configure the service."""
 
 
-class ServiceSettings(BaseModel):
+class ServiceSettings(BaseSettings):
     """Settings of the scoring and explainer services."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, use_attribute_docstrings=True
+    )
 
     bundle_tag: str = "credit_scorer:latest"
     """BentoML model tag of the bundle to serve (``name:version`` or ``name:latest``); served from a Bento,
-    ``name:latest`` means the version the Bento was built with (``service/bento_models.py``)."""
+    ``name:latest`` means the version the Bento was built with (``service/loader.py``)."""
     max_batch_size: int = Field(default=1000, ge=1)
     """Most applicants accepted in one request; larger batches are answered with 413."""
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
@@ -45,42 +45,22 @@ class ServiceSettings(BaseModel):
     spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     """Byte limit of the whole spool directory; beyond it new records are dropped and counted."""
     segment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
-    """A segment is closed (renamed to ``.jsonl``) once it holds at least this many bytes."""
+    """A segment is closed (renamed to ``.arrows``) once it holds at least this many bytes."""
     segment_max_age_s: float = Field(default=30.0, gt=0)
     """A segment is closed once it has been open this many seconds, so the sidecar sees records promptly."""
     payload_queue_size: int = Field(default=20_000, ge=1)
-    """Most records waiting to be shipped to the payload-log writer process; beyond, new ones are dropped."""
-    payload_writer_niceness: int = Field(default=10, ge=0, le=19)
-    """Niceness added to the payload-log writer process: it yields the CPU to scoring when both want it."""
+    """Most records waiting for the payload-log writer thread; beyond, new ones are dropped and counted."""
     workers: int = Field(default=1, ge=1)
     """Worker processes of the scoring service (measured on 2 cores: see BENCHMARKS.md)."""
     max_concurrency: int = Field(default=64, ge=1)
     """Requests in flight per service (split evenly over the workers) before it answers 429."""
-    front_door: bool = True
-    """Whether ``POST /score`` and ``POST /explain`` are answered by the front door in front of BentoML's
-    middleware stack (``service/front_door.py``); false routes them through BentoML's stack like every
-    other route (slower; for comparison and as an escape hatch)."""
     timeout_s: float = Field(default=10.0, gt=0)
     """Seconds a request on BentoML's routes may take before BentoML answers 504 (BentoML requires a limit);
-    with the front door, ``/explain`` bounds its call to the explainer by ``explainer_timeout_s`` instead."""
+    ``/score`` and ``/explain`` are answered by the front door, and ``/explain`` bounds its call to the
+    explainer by ``explainer_timeout_s`` instead."""
     explainer_timeout_s: float = Field(default=10.0, gt=0)
     """Seconds an explanation may take in the explainer service before it answers 504; the scoring
     service then answers 503 ``explainer_unavailable``."""
-    trace_scoring_routes: bool = False
-    """Whether OpenTelemetry spans are created for ``/score`` and ``/explain`` (a quarter of the per-request
-    CPU when measured; enable when a tracing exporter is configured). Only with ``front_door`` false: the
-    front door answers these routes before BentoML's tracing middleware."""
     access_log: bool = False
-    """Whether BentoML writes one access-log line per request (costs throughput; off by default). With the
-    front door, ``/score`` and ``/explain`` are not in BentoML's access log (see their request metrics)."""
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
-        """Settings from the ``CREDIT_SCORING_*`` variables of ``environ`` (default: ``os.environ``)."""
-        env = os.environ if environ is None else environ
-        values = {
-            name: env[ENV_PREFIX + name.upper()]
-            for name in cls.model_fields
-            if ENV_PREFIX + name.upper() in env
-        }
-        return cls.model_validate(values)
+    """Whether BentoML writes one access-log line per request (costs throughput; off by default). The
+    front door answers ``/score`` and ``/explain``, so they are not in it (see their request metrics)."""

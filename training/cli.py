@@ -1,4 +1,7 @@
-"""Command line of the training side: ``python -m training {run,train,generate,scenarios,traffic}``."""
+"""Command line of the training side: ``python -m training COMMAND``.
+
+Commands: ``run``, ``train``, ``generate``, ``scenarios``, ``traffic``, ``export-load-data``.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ Train and register the credit-default scorer.
   generate   write synthetic Kaggle-schema CSVs (optionally a drift scenario) to a directory
   scenarios  list the named drift scenarios
   traffic    send demo traffic to a running service: generated applicants, then a drift scenario
+  export-load-data
+             write a registered model's reference rows and example applicants as load-test input files
 """
 
 
@@ -142,7 +147,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("scenarios", help="list the named drift scenarios")
     _add_traffic_parser(commands)
+    _add_export_parser(commands)
     return parser
+
+
+def _add_export_parser(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export-load-data",
+        help="write a registered model's reference rows and example applicants for the load-test gate",
+        description="Read a bundle from the BentoML model store (BENTOML_HOME) and write what the load tests "
+        "send: feature vectors (reference rows) and applicant documents (example applicants), in the files "
+        "python -m loadtests.gate reads with --applicants and --applicant-documents. Exit status 1 when the "
+        "model is not registered or lacks what an output asks for (nothing is written for that output).",
+    )
+    export.add_argument(
+        "--model-tag",
+        default=f"{BUNDLE_MODEL_NAME}:latest",
+        help="registered bundle to read (default: %(default)s)",
+    )
+    export.add_argument(
+        "--rows",
+        type=_positive_int,
+        default=2000,
+        help="most reference rows, and most example applicants, written (default: %(default)s)",
+    )
+    export.add_argument(
+        "--reference-out", type=Path, metavar="FILE", help="write reference rows as feature vectors here"
+    )
+    export.add_argument(
+        "--documents-out", type=Path, metavar="FILE", help="write example applicant documents here"
+    )
+    export.add_argument(
+        "--seed", type=int, default=0, help="seed of the reference rows' sampling (default: %(default)s)"
+    )
 
 
 def _add_traffic_parser(commands: argparse._SubParsersAction) -> None:
@@ -223,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return _generate(args)
     if args.command == "traffic":
         return _traffic(args)
+    if args.command == "export-load-data":
+        return _export_load_data(args)
     if args.command == "run" and not args.retrain and is_registered():
         _print_existing()
         return 0
@@ -261,6 +300,45 @@ def _traffic(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     return 0 if all(report.scored for report in reports) else 1
+
+
+def _export_load_data(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from loadtests.applicants import documents_to_items, rows_to_applicants, write_applicants, write_documents
+    from service.bundle import BundleError
+
+    if args.reference_out is None and args.documents_out is None:
+        print("nothing to export: pass --reference-out FILE and/or --documents-out FILE", file=sys.stderr)
+        return 2
+    tag = args.model_tag
+    try:
+        bundle = load_registered(
+            tag, with_reference=args.reference_out is not None, with_applicants=args.documents_out is not None
+        )
+    except BundleError as exc:
+        print(f"cannot read {tag}: {exc}", file=sys.stderr)
+        return 1
+    missing = []
+    if args.reference_out is not None:
+        if bundle.reference is None or bundle.reference.empty:
+            missing.append(f"bundle {tag} has no reference sample to load-test with")
+        else:
+            features = [asdict(spec) for spec in bundle.features]
+            rows = rows_to_applicants(bundle.reference, features, args.rows, args.seed)
+            write_applicants(args.reference_out, rows)
+            print(f"wrote {len(rows)} reference rows of {tag} to {args.reference_out}")
+    if args.documents_out is not None:
+        if not bundle.example_applicants:
+            missing.append(f"bundle {tag} has no example applicants")
+        else:
+            items = documents_to_items(bundle.example_applicants[: args.rows], "example")
+            about = f"example applicants of {tag} (holdout applicants of its training)"
+            write_documents(args.documents_out, items, about)
+            print(f"wrote {len(items)} example applicants of {tag} to {args.documents_out}")
+    for problem in missing:
+        print(problem, file=sys.stderr)
+    return 1 if missing else 0
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -7,8 +7,9 @@
   (at the tuned threshold) rises, when one column is shuffled.
 * **Local explanations**: the SHAP contributions of one accepted and one refused holdout applicant.
 
-Plots are returned as PNG bytes, drawn on matplotlib ``Figure`` objects with the Agg canvas (no pyplot
-state, no display needed).
+Plots are returned as PNG bytes, drawn with the Agg backend (no display needed). The SHAP plots are
+shap's own (``shap.plots.beeswarm``, ``bar`` and ``waterfall`` on a ``shap.Explanation`` of LightGBM's
+values); the cost, ROC and permutation plots are drawn on matplotlib ``Figure`` objects.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "plot_shap_bar",
     "plot_shap_summary",
     "shap_contributions",
+    "shap_explanation",
 ]
 
 _REFUSE_COLOUR = "#c0392b"
@@ -178,48 +180,81 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def plot_shap_bar(importance: pd.Series, top: int = 20) -> bytes:
-    """Horizontal bars of mean |SHAP| for the ``top`` features."""
-    shown = importance.head(top)[::-1]
-    fig = _figure(8, 0.3 * len(shown) + 1.5)
-    ax = fig.subplots()
-    ax.barh(shown.index, shown.to_numpy(), color=_ACCEPT_COLOUR)
-    ax.set_xlabel("mean |SHAP value| (log-odds)")
-    ax.set_title("Global feature importance (SHAP)")
-    return _png(fig)
+def _shap_png(plot, explanation, top: int, title: str) -> bytes:
+    """PNG of a ``shap.plots`` function drawn on a fresh pyplot figure (Agg), with ``title``."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # shap draws through pyplot; Agg renders to files without a display
+    from matplotlib import pyplot
+
+    before = set(pyplot.get_fignums())
+    global_rng = np.random.get_state()
+    try:
+        np.random.seed(0)  # the beeswarm jitters with numpy's global RNG: seeded, the same plot every run
+        pyplot.figure()
+        plot(explanation, max_display=top, show=False)
+        fig = pyplot.gcf()
+        fig.axes[0].set_title(title, pad=16)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
+    finally:
+        np.random.set_state(global_rng)
+        for number in set(pyplot.get_fignums()) - before:
+            pyplot.close(number)
 
 
-def plot_shap_summary(contributions: pd.DataFrame, values: pd.DataFrame, top: int = 20) -> bytes:
-    """Beeswarm-like summary: each dot one applicant, x its SHAP value, colour its feature value's rank."""
-    order = global_shap_importance(contributions).head(top).index[::-1]
-    fig = _figure(9, 0.35 * len(order) + 1.5)
-    ax = fig.subplots()
-    rng = np.random.default_rng(0)
-    scatter = None
-    for pos, name in enumerate(order):
-        shap_col = contributions[name].to_numpy()
-        raw = values[name]
-        colour = raw.rank(pct=True).to_numpy()
-        jitter = rng.uniform(-0.3, 0.3, size=len(shap_col))
-        missing = np.isnan(colour)
-        ax.scatter(shap_col[missing], pos + jitter[missing], s=4, color="#999999", alpha=0.5)
-        scatter = ax.scatter(
-            shap_col[~missing],
-            pos + jitter[~missing],
-            s=4,
-            c=colour[~missing],
-            cmap="coolwarm",
-            vmin=0,
-            vmax=1,
-        )
-    ax.set_yticks(range(len(order)), list(order))
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("SHAP value (log-odds of default)")
-    ax.set_title("SHAP summary (grey = missing)")
-    if scatter is not None:
-        bar = fig.colorbar(scatter, ax=ax)
-        bar.set_label("feature value (percentile)")
-    return _png(fig)
+def shap_explanation(contributions: pd.DataFrame, base_value: float, values: pd.DataFrame):
+    """A ``shap.Explanation`` of the rows of :func:`shap_contributions` (log-odds), for shap's plots."""
+    import shap
+
+    return shap.Explanation(
+        values=contributions.to_numpy(dtype=np.float64),
+        base_values=np.full(len(contributions), base_value),
+        data=values[contributions.columns].to_numpy(dtype=np.float64),
+        feature_names=list(contributions.columns),
+    )
+
+
+def _top_features(explanation, top: int):
+    """The ``top`` features of ``explanation`` by mean |SHAP|: the global plots show only those (given more,
+    shap adds a row summing all the others, which would dwarf the features' own bars)."""
+    order = np.argsort(-np.abs(explanation.values).mean(axis=0), kind="stable")[:top]
+    return explanation[:, order]
+
+
+def plot_shap_bar(explanation, top: int = 20) -> bytes:
+    """shap's bars of mean |SHAP| (the numbers of :func:`global_shap_importance`), ``top`` features."""
+    import shap
+
+    title = "Global feature importance: mean |SHAP value| (log-odds of default)"
+    return _shap_png(shap.plots.bar, _top_features(explanation, top), top, title)
+
+
+def plot_shap_summary(explanation, top: int = 20) -> bytes:
+    """shap's beeswarm: a dot per applicant, x its SHAP value (log-odds), colour its feature value."""
+    import shap
+
+    title = "SHAP summary: log-odds of default by feature value (grey = missing)"
+    return _shap_png(shap.plots.beeswarm, _top_features(explanation, top), top, title)
+
+
+def plot_local_explanation(explanation: LocalExplanation, top: int = 12) -> bytes:
+    """shap's waterfall: from the base log-odds to this applicant's, the largest contributions first."""
+    import shap
+
+    frame = explanation.contributions
+    single = shap.Explanation(
+        values=frame["contribution"].to_numpy(dtype=np.float64),
+        base_values=explanation.base_value,
+        data=frame["value"].to_numpy(dtype=np.float64),
+        feature_names=list(frame["feature"]),
+    )
+    title = (
+        f"{explanation.label.capitalize()} applicant {explanation.row_index}: "
+        f"P(default) = {explanation.probability:.3f} (log-odds of default)"
+    )
+    return _shap_png(shap.plots.waterfall, single, top, title)
 
 
 def plot_permutation_importance(frame: pd.DataFrame, top: int = 20) -> bytes:
@@ -236,26 +271,6 @@ def plot_permutation_importance(frame: pd.DataFrame, top: int = 20) -> bytes:
         ax.set_xlabel(label)
     left.set_title("Permutation importance: ROC AUC")
     right.set_title("Permutation importance: business cost")
-    return _png(fig)
-
-
-def plot_local_explanation(explanation: LocalExplanation, top: int = 12) -> bytes:
-    """Waterfall-style bars: the largest contributions pushing this applicant's risk up or down."""
-    shown = explanation.contributions.head(top)[::-1]
-    fig = _figure(9, 0.35 * len(shown) + 1.8)
-    ax = fig.subplots()
-    colours = [_REFUSE_COLOUR if c > 0 else _ACCEPT_COLOUR for c in shown["contribution"]]
-    labels = [
-        f"{f} = {v:.4g}" if np.isfinite(v) else f"{f} = missing"
-        for f, v in zip(shown["feature"], shown["value"], strict=True)
-    ]
-    ax.barh(labels, shown["contribution"], color=colours)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("contribution to log-odds of default (red raises risk)")
-    ax.set_title(
-        f"{explanation.label.capitalize()} applicant {explanation.row_index}: "
-        f"P(default) = {explanation.probability:.3f}, base log-odds {explanation.base_value:.2f}"
-    )
     return _png(fig)
 
 
@@ -352,8 +367,11 @@ def interpret(
     ``local_accepted.png``, ``local_refused.png`` (when such an applicant exists), ``cost_curve.png``
     (when ``cost_curve_frame`` is given) and ``roc_curves.png`` (when ``candidate_probabilities`` is).
     """
-    contrib, _, sample = shap_contributions(booster, X_holdout, max_rows=shap_rows, random_state=random_state)
+    contrib, base, sample = shap_contributions(
+        booster, X_holdout, max_rows=shap_rows, random_state=random_state
+    )
     importance = global_shap_importance(contrib)
+    explanation = shap_explanation(contrib, base, sample)
     perm = permutation_importance(
         booster,
         X_holdout,
@@ -365,8 +383,8 @@ def interpret(
         random_state=random_state,
     )
     plots = {
-        "shap_summary.png": plot_shap_summary(contrib, sample),
-        "shap_importance.png": plot_shap_bar(importance),
+        "shap_summary.png": plot_shap_summary(explanation),
+        "shap_importance.png": plot_shap_bar(explanation),
         "permutation_importance.png": plot_permutation_importance(perm),
     }
     local: list[LocalExplanation] = []

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +44,6 @@ from training.tracking import RunTracker
 __all__ = ["ModelingConfig", "ModelingOutcome", "train_and_evaluate"]
 
 log = logging.getLogger(__name__)
-
-COMPARISON_THRESHOLDS = (0.5, 0.07)
-"""Thresholds whose holdout cost is reported beside the tuned one (0.07 was the original project's)."""
 
 
 @dataclass
@@ -144,6 +143,321 @@ def _round(value: float, digits: int = 6) -> float:
     return float(round(float(value), digits))
 
 
+@contextmanager
+def _timed(durations: dict[str, float], key: str) -> Iterator[None]:
+    """Record the wall time of the ``with`` block in ``durations[key]`` (seconds)."""
+    start = time.perf_counter()
+    yield
+    durations[key] = time.perf_counter() - start
+
+
+class _Stages:
+    """Logs each step's one-line summary (and writes it above the progress bars when asked)."""
+
+    def __init__(self, progress: bool) -> None:
+        self.progress = progress
+
+    def __call__(self, message: str) -> None:
+        log.info(message)
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"[modeling] {message}")
+
+
+@dataclass
+class _Split:
+    """Training split and untouched holdout, restricted to the selected features."""
+
+    X_train_raw: pd.DataFrame
+    """Training rows in their original dtypes (returned to the caller)."""
+    X_hold_raw: pd.DataFrame
+    """Holdout rows in their original dtypes (returned to the caller)."""
+    y_train: pd.Series
+    y_hold: pd.Series
+    X_train: pd.DataFrame = field(init=False)
+    """Training rows as float64, what the models see."""
+    X_hold: pd.DataFrame = field(init=False)
+    """Holdout rows as float64."""
+    y_tr: np.ndarray = field(init=False)
+    """Training targets as an array."""
+    y_ho: np.ndarray = field(init=False)
+    """Holdout targets as an array."""
+
+    def __post_init__(self) -> None:
+        self.X_train = self.X_train_raw.astype(np.float64)
+        self.X_hold = self.X_hold_raw.astype(np.float64)
+        self.y_tr = self.y_train.to_numpy()
+        self.y_ho = self.y_hold.to_numpy()
+
+
+@dataclass
+class _FinalFits:
+    """Models refitted on the whole training split and their holdout predictions."""
+
+    booster: lgb.Booster
+    holdout_proba: dict[str, np.ndarray]
+    """Holdout probabilities by candidate name."""
+    durations: dict[str, dict[str, float]]
+    """``final_fit_seconds`` and ``holdout_predict_seconds`` by candidate name."""
+
+
+def _checked_target(X: pd.DataFrame, y: pd.Series) -> pd.Series:
+    """``y`` as int64, after checking it is aligned with ``X`` and holds both classes 0 and 1 only."""
+    if len(X) != len(y) or not X.index.equals(y.index):
+        raise ValueError("X and y must have the same index")
+    y = y.astype(np.int64)
+    if not set(np.unique(y)) <= {0, 1} or y.nunique() < 2:
+        raise ValueError("y must contain both classes 0 and 1 and nothing else")
+    return y
+
+
+def _split_holdout(
+    X: pd.DataFrame, y: pd.Series, config: ModelingConfig, stage: _Stages
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """Stratified split into training rows and the holdout that only the final evaluation sees:
+    ``(X_train, X_holdout, y_train, y_holdout)``."""
+    X_train, X_hold, y_train, y_hold = train_test_split(
+        X, y, test_size=_holdout_size(len(X), config), stratify=y, random_state=config.random_state
+    )
+    stage(f"split: {len(X_train)} training rows, {len(X_hold)} holdout rows")
+    return X_train, X_hold, y_train, y_hold
+
+
+def _select_on_training_split(
+    X_train: pd.DataFrame, y_train: pd.Series, config: ModelingConfig, stage: _Stages
+) -> SelectionResult:
+    """Feature selection on the training split only (the holdout stays unseen)."""
+    selection = select_features(X_train, y_train, config.selection, random_state=config.random_state)
+    if not selection.selected:
+        raise ValueError("feature selection kept no column; loosen SelectionConfig")
+    stage(f"selection: kept {len(selection.selected)} of {X_train.shape[1]} columns")
+    return selection
+
+
+def _cross_validate_baselines(
+    data: _Split, folds, config: ModelingConfig, stage: _Stages
+) -> dict[str, CVResult]:
+    """Cross-validated AUC of every baseline candidate on the training split's folds."""
+    results: dict[str, CVResult] = {}
+    for name, estimator in baseline_candidates(config.random_state).items():
+        results[name] = cross_validate_estimator(
+            name, estimator, data.X_train, data.y_tr, folds, progress=stage.progress
+        )
+        stage(f"CV {name}: AUC {results[name].auc_mean:.4f} ± {results[name].auc_std:.4f}")
+    return results
+
+
+def _tune_lightgbm(data: _Split, folds, config: ModelingConfig, stage: _Stages) -> TuningResult:
+    """Random search of LightGBM; the best trial's fold models give the out-of-fold predictions."""
+    tuning = tune_lightgbm(
+        data.X_train,
+        data.y_tr,
+        folds,
+        budget_seconds=config.tuning_budget_seconds,
+        max_trials=config.tuning_max_trials,
+        random_state=config.random_state,
+        n_jobs=config.n_jobs,
+        class_weighting=config.lightgbm_class_weighting,
+        max_rounds=config.max_boost_rounds,
+        early_stopping_rounds=config.early_stopping_rounds,
+        progress=stage.progress,
+    )
+    stage(
+        f"tuning: {len(tuning.trials)} trials ({tuning.stopped_by}), best CV AUC "
+        f"{tuning.cv.auc_mean:.4f} at {tuning.best_rounds} rounds"
+    )
+    return tuning
+
+
+def _threshold_on_oof(
+    data: _Split, tuning: TuningResult, config: ModelingConfig, stage: _Stages
+) -> tuple[float, float]:
+    """Cost-optimal threshold on the tuned LightGBM's out-of-fold predictions: (threshold, OOF cost)."""
+    threshold, oof_cost = optimal_threshold(data.y_tr, tuning.cv.oof, config.cost)
+    stage(f"threshold {threshold:.4f} (OOF cost {oof_cost:.1f} per 1,000)")
+    return threshold, oof_cost
+
+
+def _fit_final_models(data: _Split, tuning: TuningResult, config: ModelingConfig) -> _FinalFits:
+    """Refit every candidate on the whole training split (LightGBM with the tuned parameters), predict the
+    holdout."""
+    holdout_proba: dict[str, np.ndarray] = {}
+    durations: dict[str, dict[str, float]] = {}
+    for name, estimator in baseline_candidates(config.random_state).items():
+        model, fit_s = fit_estimator(estimator, data.X_train, data.y_tr)
+        holdout_proba[name], predict_s = predict_estimator(model, data.X_hold)
+        durations[name] = {"final_fit_seconds": fit_s, "holdout_predict_seconds": predict_s}
+    booster, fit_s = fit_lightgbm(
+        data.X_train,
+        data.y_tr,
+        tuning.best_params,
+        tuning.best_rounds,
+        random_state=config.random_state,
+        n_jobs=config.n_jobs,
+        class_weighting=config.lightgbm_class_weighting,
+    )
+    if booster.feature_name() != list(data.X_train.columns):
+        raise ValueError(
+            "LightGBM renamed some features (names with spaces or JSON characters); "
+            "feature names must be plain identifiers"
+        )
+    predict_start = time.perf_counter()
+    holdout_proba["lightgbm"] = booster.predict(data.X_hold.to_numpy(dtype=np.float64))
+    durations["lightgbm"] = {
+        "final_fit_seconds": fit_s,
+        "holdout_predict_seconds": time.perf_counter() - predict_start,
+    }
+    return _FinalFits(booster, holdout_proba, durations)
+
+
+def _compare_candidates(
+    cv_results: dict[str, CVResult], fits: _FinalFits, y_ho: np.ndarray
+) -> tuple[dict[str, dict[str, Any]], pd.DataFrame]:
+    """Per candidate: CV and holdout AUC, Brier score and durations (as metrics, and as a table with the
+    parameters)."""
+    candidates: dict[str, dict[str, Any]] = {}
+    rows = []
+    for name in CANDIDATE_NAMES:
+        cv = cv_results[name]
+        entry = {
+            "cv_auc_mean": _round(cv.auc_mean),
+            "cv_auc_std": _round(cv.auc_std),
+            "holdout_auc": _round(_auc(y_ho, fits.holdout_proba[name])),
+            "holdout_brier": _round(brier_score_loss(y_ho, fits.holdout_proba[name])),
+            "cv_fit_seconds": _round(cv.fit_seconds, 3),
+            "cv_predict_seconds": _round(cv.predict_seconds, 3),
+            **{k: _round(v, 3) for k, v in fits.durations[name].items()},
+        }
+        candidates[name] = entry
+        rows.append(
+            {"candidate": name, **entry, "params": json.dumps(cv.params, sort_keys=True, default=str)}
+        )
+    return candidates, pd.DataFrame(rows)
+
+
+def _holdout_metrics(
+    X: pd.DataFrame,
+    data: _Split,
+    tuning: TuningResult,
+    threshold: float,
+    oof_cost: float,
+    candidates: dict[str, dict[str, Any]],
+    proba: np.ndarray,
+    config: ModelingConfig,
+) -> dict[str, Any]:
+    """Row and feature counts, CV and holdout scores, costs at the tuned and reference thresholds."""
+    y_ho = data.y_ho
+    refuse = proba >= threshold
+    confusion = confusion_counts(y_ho, refuse)
+    return {
+        "n_rows": len(X),
+        "n_train": len(data.X_train),
+        "n_holdout": len(data.X_hold),
+        "base_rate_train": _round(data.y_tr.mean()),
+        "base_rate_holdout": _round(y_ho.mean()),
+        "n_columns_in": int(X.shape[1]),
+        "n_features": data.X_train.shape[1],
+        "cv_auc_mean": _round(tuning.cv.auc_mean),
+        "cv_auc_std": _round(tuning.cv.auc_std),
+        "holdout_auc": candidates["lightgbm"]["holdout_auc"],
+        "brier": candidates["lightgbm"]["holdout_brier"],
+        "threshold": _round(threshold),
+        "oof_cost_at_threshold": _round(oof_cost, 3),
+        "cost_at_threshold": _round(cost_per_1000(y_ho, refuse, config.cost), 3),
+        "cost_at_0_5": _round(cost_per_1000(y_ho, proba >= 0.5, config.cost), 3),
+        "cost_at_0_07": _round(cost_per_1000(y_ho, proba >= 0.07, config.cost), 3),
+        "cost_refuse_nobody": _round(cost_per_1000(y_ho, np.zeros(len(y_ho), bool), config.cost), 3),
+        "confusion_matrix": confusion,
+        "recall": _round(confusion["tp"] / max(1, confusion["tp"] + confusion["fn"])),
+        "precision": _round(confusion["tp"] / max(1, confusion["tp"] + confusion["fp"])),
+        "refusal_rate": _round(refuse.mean()),
+        "candidates": candidates,
+        "tuning": {
+            "trials": len(tuning.trials),
+            "stopped_by": tuning.stopped_by,
+            "budget_seconds": config.tuning_budget_seconds,
+            "best_params": tuning.best_params,
+            "best_rounds": tuning.best_rounds,
+            "class_weighting": config.lightgbm_class_weighting,
+        },
+    }
+
+
+def _ratios_to_true_probability(
+    true_probability: pd.Series, data: _Split, metrics: dict[str, Any], config: ModelingConfig
+) -> dict[str, float]:
+    """How close the model comes to the synthetic data's true default probability on the holdout."""
+    true_hold = true_probability.reindex(data.X_hold.index).to_numpy(dtype=np.float64)
+    if np.isnan(true_hold).any():
+        raise ValueError("true_probability does not cover every holdout row")
+    true_auc = _auc(data.y_ho, true_hold)
+    true_threshold, true_cost = optimal_threshold(data.y_ho, true_hold, config.cost)
+    return {
+        "true_probability_auc": _round(true_auc),
+        "true_probability_best_cost": _round(true_cost, 3),
+        "true_probability_best_threshold": _round(true_threshold),
+        "true_probability_brier": _round(brier_score_loss(data.y_ho, true_hold)),
+        "auc_ratio_vs_true": _round(metrics["holdout_auc"] / true_auc),
+        "cost_ratio_vs_true": _round(metrics["cost_at_threshold"] / true_cost),
+    }
+
+
+def _interpret_on_holdout(
+    fits: _FinalFits,
+    data: _Split,
+    threshold: float,
+    holdout_curve: pd.DataFrame,
+    oof_curve: pd.DataFrame,
+    config: ModelingConfig,
+) -> InterpretationResult:
+    """SHAP, permutation importance, local explanations and the model card's plots, on the holdout."""
+    return interpret(
+        fits.booster,
+        data.X_hold,
+        data.y_ho,
+        fits.holdout_proba["lightgbm"],
+        threshold,
+        config.cost,
+        cost_curve_frame=holdout_curve,
+        tuning_cost_curve=oof_curve,
+        candidate_probabilities=fits.holdout_proba,
+        shap_rows=config.shap_rows,
+        permutation_rows=config.permutation_rows,
+        permutation_repeats=config.permutation_repeats,
+        random_state=config.random_state,
+    )
+
+
+def _log_candidates(
+    tracker: RunTracker,
+    cv_results: dict[str, CVResult],
+    candidates: dict[str, dict[str, Any]],
+    metrics: dict[str, Any],
+) -> None:
+    """One tracker row per candidate; LightGBM's also carries the threshold, the costs and the ratios."""
+    for name in CANDIDATE_NAMES:
+        entry = candidates[name]
+        extra = {}
+        if name == "lightgbm":
+            extra = {
+                k: metrics[k]
+                for k in ("threshold", "cost_at_threshold", "cost_at_0_5", "cost_at_0_07", "brier")
+            }
+            extra.update({k: metrics[k] for k in ("auc_ratio_vs_true", "cost_ratio_vs_true") if k in metrics})
+        tracker.log_candidate(
+            name,
+            cv_results[name].params,
+            {k: v for k, v in entry.items() if not k.endswith("_seconds")} | extra,
+            {
+                "fit_seconds": entry["cv_fit_seconds"],
+                "predict_seconds": entry["cv_predict_seconds"],
+                "final_fit_seconds": entry["final_fit_seconds"],
+                "holdout_predict_seconds": entry["holdout_predict_seconds"],
+            },
+        )
+
+
 def train_and_evaluate(
     X: pd.DataFrame,
     y: pd.Series,
@@ -170,251 +484,65 @@ def train_and_evaluate(
     config = config or ModelingConfig()
     started = time.perf_counter()
     durations: dict[str, float] = {}
-    if len(X) != len(y) or not X.index.equals(y.index):
-        raise ValueError("X and y must have the same index")
-    y = y.astype(np.int64)
-    if not set(np.unique(y)) <= {0, 1} or y.nunique() < 2:
-        raise ValueError("y must contain both classes 0 and 1 and nothing else")
+    stage = _Stages(progress)
+    y = _checked_target(X, y)
 
-    def stage(message: str) -> None:
-        log.info(message)
-        if progress:
-            from tqdm.auto import tqdm
-
-            tqdm.write(f"[modeling] {message}")
-
-    # 1. untouched holdout
-    X_train_all, X_hold_all, y_train, y_hold = train_test_split(
-        X, y, test_size=_holdout_size(len(X), config), stratify=y, random_state=config.random_state
-    )
-    stage(f"split: {len(X_train_all)} training rows, {len(X_hold_all)} holdout rows")
-
-    # 2. selection on the training split only
-    t0 = time.perf_counter()
-    selection = select_features(X_train_all, y_train, config.selection, random_state=config.random_state)
-    durations["selection_seconds"] = time.perf_counter() - t0
+    X_train_all, X_hold_all, y_train, y_hold = _split_holdout(X, y, config, stage)
+    with _timed(durations, "selection_seconds"):
+        selection = _select_on_training_split(X_train_all, y_train, config, stage)
     features = selection.selected
-    if not features:
-        raise ValueError("feature selection kept no column; loosen SelectionConfig")
-    stage(f"selection: kept {len(features)} of {X.shape[1]} columns")
-    X_train_raw, X_hold_raw = X_train_all[features], X_hold_all[features]  # original dtypes, for the caller
-    X_train = X_train_raw.astype(np.float64)
-    X_hold = X_hold_raw.astype(np.float64)
-    y_tr = y_train.to_numpy()
-    y_ho = y_hold.to_numpy()
+    data = _Split(X_train_all[features], X_hold_all[features], y_train, y_hold)
 
-    # 3. CV comparison of the baselines
-    folds = make_folds(y_tr, config.n_folds, config.random_state)
-    t0 = time.perf_counter()
-    cv_results: dict[str, CVResult] = {}
-    for name, estimator in baseline_candidates(config.random_state).items():
-        cv_results[name] = cross_validate_estimator(name, estimator, X_train, y_tr, folds, progress=progress)
-        stage(f"CV {name}: AUC {cv_results[name].auc_mean:.4f} ± {cv_results[name].auc_std:.4f}")
-    durations["baseline_cv_seconds"] = time.perf_counter() - t0
-
-    # 4. LightGBM tuning (its best trial's fold models give the OOF predictions)
-    tuning = tune_lightgbm(
-        X_train,
-        y_tr,
-        folds,
-        budget_seconds=config.tuning_budget_seconds,
-        max_trials=config.tuning_max_trials,
-        random_state=config.random_state,
-        n_jobs=config.n_jobs,
-        class_weighting=config.lightgbm_class_weighting,
-        max_rounds=config.max_boost_rounds,
-        early_stopping_rounds=config.early_stopping_rounds,
-        progress=progress,
-    )
+    folds = make_folds(data.y_tr, config.n_folds, config.random_state)
+    with _timed(durations, "baseline_cv_seconds"):
+        cv_results = _cross_validate_baselines(data, folds, config, stage)
+    tuning = _tune_lightgbm(data, folds, config, stage)
     durations["tuning_seconds"] = tuning.seconds
     cv_results["lightgbm"] = tuning.cv
-    stage(
-        f"tuning: {len(tuning.trials)} trials ({tuning.stopped_by}), best CV AUC "
-        f"{tuning.cv.auc_mean:.4f} at {tuning.best_rounds} rounds"
-    )
+    threshold, oof_cost = _threshold_on_oof(data, tuning, config, stage)
 
-    # 5. threshold on the OOF predictions
-    oof = tuning.cv.oof
-    threshold, oof_cost = optimal_threshold(y_tr, oof, config.cost)
-    stage(f"threshold {threshold:.4f} (OOF cost {oof_cost:.1f} per 1,000)")
-
-    # 6. final fits on the whole training split, holdout predictions
-    t0 = time.perf_counter()
-    holdout_proba: dict[str, np.ndarray] = {}
-    final_durations: dict[str, dict[str, float]] = {}
-    for name, estimator in baseline_candidates(config.random_state).items():
-        model, fit_s = fit_estimator(estimator, X_train, y_tr)
-        holdout_proba[name], predict_s = predict_estimator(model, X_hold)
-        final_durations[name] = {"final_fit_seconds": fit_s, "holdout_predict_seconds": predict_s}
-    booster, fit_s = fit_lightgbm(
-        X_train,
-        y_tr,
-        tuning.best_params,
-        tuning.best_rounds,
-        random_state=config.random_state,
-        n_jobs=config.n_jobs,
-        class_weighting=config.lightgbm_class_weighting,
-    )
-    if booster.feature_name() != features:
-        raise ValueError(
-            "LightGBM renamed some features (names with spaces or JSON characters); "
-            "feature names must be plain identifiers"
-        )
-    predict_start = time.perf_counter()
-    holdout_proba["lightgbm"] = booster.predict(X_hold.to_numpy(dtype=np.float64))
-    final_durations["lightgbm"] = {
-        "final_fit_seconds": fit_s,
-        "holdout_predict_seconds": time.perf_counter() - predict_start,
-    }
-    durations["final_fit_seconds"] = time.perf_counter() - t0
-
-    # 7. holdout metrics
-    proba = holdout_proba["lightgbm"]
-    refuse = proba >= threshold
-    confusion = confusion_counts(y_ho, refuse)
-    candidates: dict[str, dict[str, Any]] = {}
-    rows = []
-    for name in CANDIDATE_NAMES:
-        cv = cv_results[name]
-        entry = {
-            "cv_auc_mean": _round(cv.auc_mean),
-            "cv_auc_std": _round(cv.auc_std),
-            "holdout_auc": _round(_auc(y_ho, holdout_proba[name])),
-            "holdout_brier": _round(brier_score_loss(y_ho, holdout_proba[name])),
-            "cv_fit_seconds": _round(cv.fit_seconds, 3),
-            "cv_predict_seconds": _round(cv.predict_seconds, 3),
-            **{k: _round(v, 3) for k, v in final_durations[name].items()},
-        }
-        candidates[name] = entry
-        rows.append(
-            {"candidate": name, **entry, "params": json.dumps(cv.params, sort_keys=True, default=str)}
-        )
-    comparison = pd.DataFrame(rows)
-
-    metrics: dict[str, Any] = {
-        "n_rows": len(X),
-        "n_train": len(X_train),
-        "n_holdout": len(X_hold),
-        "base_rate_train": _round(y_tr.mean()),
-        "base_rate_holdout": _round(y_ho.mean()),
-        "n_columns_in": int(X.shape[1]),
-        "n_features": len(features),
-        "cv_auc_mean": _round(tuning.cv.auc_mean),
-        "cv_auc_std": _round(tuning.cv.auc_std),
-        "holdout_auc": candidates["lightgbm"]["holdout_auc"],
-        "brier": candidates["lightgbm"]["holdout_brier"],
-        "threshold": _round(threshold),
-        "oof_cost_at_threshold": _round(oof_cost, 3),
-        "cost_at_threshold": _round(cost_per_1000(y_ho, refuse, config.cost), 3),
-        "cost_at_0_5": _round(cost_per_1000(y_ho, proba >= 0.5, config.cost), 3),
-        "cost_at_0_07": _round(cost_per_1000(y_ho, proba >= 0.07, config.cost), 3),
-        "cost_refuse_nobody": _round(cost_per_1000(y_ho, np.zeros(len(y_ho), bool), config.cost), 3),
-        "confusion_matrix": confusion,
-        "recall": _round(confusion["tp"] / max(1, confusion["tp"] + confusion["fn"])),
-        "precision": _round(confusion["tp"] / max(1, confusion["tp"] + confusion["fp"])),
-        "refusal_rate": _round(refuse.mean()),
-        "candidates": candidates,
-        "tuning": {
-            "trials": len(tuning.trials),
-            "stopped_by": tuning.stopped_by,
-            "budget_seconds": config.tuning_budget_seconds,
-            "best_params": tuning.best_params,
-            "best_rounds": tuning.best_rounds,
-            "class_weighting": config.lightgbm_class_weighting,
-        },
-    }
-
+    with _timed(durations, "final_fit_seconds"):
+        fits = _fit_final_models(data, tuning, config)
+    proba = fits.holdout_proba["lightgbm"]
+    candidates, comparison = _compare_candidates(cv_results, fits, data.y_ho)
+    metrics = _holdout_metrics(X, data, tuning, threshold, oof_cost, candidates, proba, config)
     if true_probability is not None:
-        true_hold = true_probability.reindex(X_hold.index).to_numpy(dtype=np.float64)
-        if np.isnan(true_hold).any():
-            raise ValueError("true_probability does not cover every holdout row")
-        true_auc = _auc(y_ho, true_hold)
-        true_threshold, true_cost = optimal_threshold(y_ho, true_hold, config.cost)
-        metrics.update(
-            {
-                "true_probability_auc": _round(true_auc),
-                "true_probability_best_cost": _round(true_cost, 3),
-                "true_probability_best_threshold": _round(true_threshold),
-                "true_probability_brier": _round(brier_score_loss(y_ho, true_hold)),
-                "auc_ratio_vs_true": _round(metrics["holdout_auc"] / true_auc),
-                "cost_ratio_vs_true": _round(metrics["cost_at_threshold"] / true_cost),
-            }
-        )
+        metrics.update(_ratios_to_true_probability(true_probability, data, metrics, config))
 
-    # 8. cost curves and interpretation
-    curve = cost_curve(y_ho, proba, config.cost)
-    oof_curve = cost_curve(y_tr, oof, config.cost)
+    curve = cost_curve(data.y_ho, proba, config.cost)
+    oof_curve = cost_curve(data.y_tr, tuning.cv.oof, config.cost)
     interpretation = None
-    plots: dict[str, bytes] = {}
     if config.interpretation:
-        t0 = time.perf_counter()
-        stage("interpretation: SHAP, permutation importance, plots")
-        interpretation = interpret(
-            booster,
-            X_hold,
-            y_ho,
-            proba,
-            threshold,
-            config.cost,
-            cost_curve_frame=curve,
-            tuning_cost_curve=oof_curve,
-            candidate_probabilities=holdout_proba,
-            shap_rows=config.shap_rows,
-            permutation_rows=config.permutation_rows,
-            permutation_repeats=config.permutation_repeats,
-            random_state=config.random_state,
-        )
-        plots = interpretation.plots
-        durations["interpretation_seconds"] = time.perf_counter() - t0
+        with _timed(durations, "interpretation_seconds"):
+            stage("interpretation: SHAP, permutation importance, plots")
+            interpretation = _interpret_on_holdout(fits, data, threshold, curve, oof_curve, config)
     durations["total_seconds"] = time.perf_counter() - started
     metrics["durations"] = {k: _round(v, 3) for k, v in durations.items()}
 
     if tracker is not None:
-        for name in CANDIDATE_NAMES:
-            entry = candidates[name]
-            extra = {}
-            if name == "lightgbm":
-                extra = {
-                    k: metrics[k]
-                    for k in ("threshold", "cost_at_threshold", "cost_at_0_5", "cost_at_0_07", "brier")
-                }
-                extra.update(
-                    {k: metrics[k] for k in ("auc_ratio_vs_true", "cost_ratio_vs_true") if k in metrics}
-                )
-            tracker.log_candidate(
-                name,
-                cv_results[name].params,
-                {k: v for k, v in entry.items() if not k.endswith("_seconds")} | extra,
-                {
-                    "fit_seconds": entry["cv_fit_seconds"],
-                    "predict_seconds": entry["cv_predict_seconds"],
-                    "final_fit_seconds": entry["final_fit_seconds"],
-                    "holdout_predict_seconds": entry["holdout_predict_seconds"],
-                },
-            )
-
+        _log_candidates(tracker, cv_results, candidates, metrics)
     stage(
         f"holdout AUC {metrics['holdout_auc']:.4f}, cost {metrics['cost_at_threshold']:.1f} per 1,000 "
         f"at threshold {threshold:.4f} ({durations['total_seconds']:.0f} s)"
     )
     return ModelingOutcome(
-        booster=booster,
+        booster=fits.booster,
         features=list(features),
         selection=selection,
         threshold=float(threshold),
         cost=config.cost,
         metrics=metrics,
         comparison=comparison,
-        X_train=X_train_raw,
+        X_train=data.X_train_raw,
         y_train=y_train,
-        oof_proba=pd.Series(oof, index=X_train.index, name="probability"),
-        X_holdout=X_hold_raw,
+        oof_proba=pd.Series(tuning.cv.oof, index=data.X_train.index, name="probability"),
+        X_holdout=data.X_hold_raw,
         y_holdout=y_hold,
-        proba_holdout=pd.Series(proba, index=X_hold.index, name="probability"),
+        proba_holdout=pd.Series(proba, index=data.X_hold.index, name="probability"),
         cost_curve=curve,
         oof_cost_curve=oof_curve,
         tuning=tuning,
-        candidate_holdout_proba=holdout_proba,
+        candidate_holdout_proba=fits.holdout_proba,
         interpretation=interpretation,
-        plots=plots,
+        plots=interpretation.plots if interpretation is not None else {},
     )

@@ -300,7 +300,8 @@ def tune_lightgbm(
     rng = np.random.default_rng(random_state)
     X_np = X.to_numpy(dtype=np.float64)
     y_arr = np.asarray(y)
-    feature_names = list(X.columns)
+    data = (X_np, y_arr, list(X.columns))
+    settings = {"random_state": random_state, "n_jobs": n_jobs, "class_weighting": class_weighting}
     trials: list[TuningTrial] = []
     seen: set[str] = set()
     best: tuple[TuningTrial, Any] | None = None
@@ -326,53 +327,92 @@ def tune_lightgbm(
                 break
             continue
         seen.add(key)
-        trial_start = time.perf_counter()
-        params = lightgbm_params(
-            tuned, random_state=random_state, n_jobs=n_jobs, class_weighting=class_weighting
-        )
-        data = lgb.Dataset(X_np, label=y_arr, feature_name=feature_names, free_raw_data=False)
-        history = lgb.cv(
-            params,
-            data,
-            num_boost_round=max_rounds,
-            folds=folds,
-            callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
-            return_cvbooster=True,
-        )
-        means = history["valid auc-mean"]
-        best_round = int(np.argmax(means)) + 1
-        trial = TuningTrial(
-            params=tuned,
-            n_rounds=best_round,
-            cv_auc_mean=float(means[best_round - 1]),
-            cv_auc_std=float(history["valid auc-stdv"][best_round - 1]),
-            seconds=time.perf_counter() - trial_start,
+        trial, cvbooster = _cross_validate_trial(
+            tuned, data, folds, max_rounds, early_stopping_rounds, settings
         )
         trials.append(trial)
         if on_trial is not None:
             on_trial(trial)
         if best is None or trial.cv_auc_mean > best[0].cv_auc_mean:
-            best = (trial, history["cvbooster"])
+            best = (trial, cvbooster)
         bar.update(1)
         bar.set_postfix(best_auc=f"{best[0].cv_auc_mean:.4f}")
     bar.close()
     assert best is not None
     best_trial, cvbooster = best
 
+    cv = _best_trial_out_of_fold(best_trial, cvbooster, X_np, y_arr, folds, settings)
+    return TuningResult(
+        best_params=best_trial.params,
+        best_rounds=best_trial.n_rounds,
+        trials=trials,
+        cv=cv,
+        seconds=time.perf_counter() - started,
+        stopped_by=stopped_by,
+        trials_frame=_trials_table(trials),
+    )
+
+
+def _cross_validate_trial(
+    tuned: dict[str, Any],
+    data: tuple[np.ndarray, np.ndarray, list[str]],
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    max_rounds: int,
+    early_stopping_rounds: int,
+    settings: dict[str, Any],
+) -> tuple[TuningTrial, Any]:
+    """One trial of :func:`tune_lightgbm`: ``lgb.cv`` with early stopping on the mean validation AUC.
+
+    ``data`` is (features, targets, feature names); ``settings`` the keyword arguments of
+    :func:`lightgbm_params` besides the tuned ones. Returns the trial and its fold models (a CVBooster).
+    """
+    X_np, y_arr, feature_names = data
+    trial_start = time.perf_counter()
+    params = lightgbm_params(tuned, **settings)
+    dataset = lgb.Dataset(X_np, label=y_arr, feature_name=feature_names, free_raw_data=False)
+    history = lgb.cv(
+        params,
+        dataset,
+        num_boost_round=max_rounds,
+        folds=folds,
+        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+        return_cvbooster=True,
+    )
+    means = history["valid auc-mean"]
+    best_round = int(np.argmax(means)) + 1
+    trial = TuningTrial(
+        params=tuned,
+        n_rounds=best_round,
+        cv_auc_mean=float(means[best_round - 1]),
+        cv_auc_std=float(history["valid auc-stdv"][best_round - 1]),
+        seconds=time.perf_counter() - trial_start,
+    )
+    return trial, history["cvbooster"]
+
+
+def _best_trial_out_of_fold(
+    trial: TuningTrial,
+    cvbooster: Any,
+    X_np: np.ndarray,
+    y_arr: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    settings: dict[str, Any],
+) -> CVResult:
+    """Out-of-fold predictions of the best trial: each fold's model at the trial's early-stopped round,
+    predicting only its own validation rows."""
     oof = np.zeros(len(y_arr), dtype=np.float64)
     aucs: list[float] = []
     predict_start = time.perf_counter()
     for booster, (_, va) in zip(cvbooster.boosters, folds, strict=True):
-        oof[va] = booster.predict(X_np[va], num_iteration=best_trial.n_rounds)
+        oof[va] = booster.predict(X_np[va], num_iteration=trial.n_rounds)
         aucs.append(float(roc_auc_score(y_arr[va], oof[va])))
     predict_s = time.perf_counter() - predict_start
-    full_params = {
-        **lightgbm_params(
-            best_trial.params, random_state=random_state, n_jobs=n_jobs, class_weighting=class_weighting
-        ),
-        "num_boost_round": best_trial.n_rounds,
-    }
-    cv = CVResult("lightgbm", full_params, oof, aucs, best_trial.seconds, predict_s)
+    full_params = {**lightgbm_params(trial.params, **settings), "num_boost_round": trial.n_rounds}
+    return CVResult("lightgbm", full_params, oof, aucs, trial.seconds, predict_s)
+
+
+def _trials_table(trials: list[TuningTrial]) -> pd.DataFrame:
+    """The trials as a table, parameters as columns, best mean validation AUC first (ties: earlier first)."""
     frame = pd.DataFrame(
         [
             {
@@ -385,16 +425,8 @@ def tune_lightgbm(
             }
             for i, t in enumerate(trials)
         ]
-    ).sort_values(["cv_auc_mean", "trial"], ascending=[False, True], ignore_index=True)
-    return TuningResult(
-        best_params=best_trial.params,
-        best_rounds=best_trial.n_rounds,
-        trials=trials,
-        cv=cv,
-        seconds=time.perf_counter() - started,
-        stopped_by=stopped_by,
-        trials_frame=frame,
     )
+    return frame.sort_values(["cv_auc_mean", "trial"], ascending=[False, True], ignore_index=True)
 
 
 def fit_lightgbm(

@@ -72,11 +72,6 @@ class RunTracker:
         """Path of the runs table."""
         return self.run_dir / RUNS_FILE
 
-    @property
-    def mlflow_enabled(self) -> bool:
-        """Whether rows are mirrored to MLflow."""
-        return self._mlflow is not None
-
     @staticmethod
     def _import_mlflow() -> Any:
         try:

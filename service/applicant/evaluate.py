@@ -405,8 +405,6 @@ class FeatureRow:
                 outputs.append(f"({variable} if -INF < {variable} < INF else NAN)")
             else:
                 outputs.append(f"({variable} if {variable} == {variable} else 0.0)")
-        self.n_nodes = len(function.lines)
-        """Lines of the generated function (one per distinct node of the definitions, plus table reads)."""
         self.source = "\n\n".join([*compiler.sources, function.source(outputs)])
         """The generated code."""
         exec(compile(self.source, "<service.applicant.evaluate.FeatureRow>", "exec"), compiler.namespace)

@@ -77,10 +77,6 @@ class TableSchema:
         """Column names in Kaggle file order."""
         return [c.name for c in self.columns]
 
-    def names_of_kind(self, kind: Kind) -> list[str]:
-        """Names of the columns of one kind, in file order."""
-        return [c.name for c in self.columns if c.kind == kind]
-
 
 def _i(name: str, description: str) -> ColumnSpec:
     return ColumnSpec(name, "int", (), description)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,23 +144,14 @@ def scrape(url: str, series: str) -> float | None:
 def processes_mentioning(marker: str) -> dict[int, str]:
     """Pid -> command of running processes (not zombies) whose command line or environment has ``marker``."""
     found = {}
-    needle = marker.encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    for process in psutil.process_iter(["cmdline", "environ", "status"]):
+        info = process.info  # a field psutil may not read (another user's environment) is None
+        if process.pid == os.getpid() or info["status"] == psutil.STATUS_ZOMBIE:
             continue
-        try:
-            stat = (entry / "stat").read_text()
-            if stat[stat.rindex(")") + 2] == "Z":
-                continue
-            cmdline = (entry / "cmdline").read_bytes()
-            try:
-                environ = (entry / "environ").read_bytes()
-            except PermissionError:
-                environ = b""
-        except (OSError, ValueError):
-            continue
-        if needle in cmdline or needle in environ:
-            found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace")[:200]
+        command = " ".join(info["cmdline"] or [])
+        environ = info["environ"] or {}
+        if marker in command or any(marker in f"{name}={value}" for name, value in environ.items()):
+            found[process.pid] = command[:200]
     return found
 
 

@@ -17,9 +17,10 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
+from deploy.bento_server import BentoServer
 from service.bundle import Bundle
 from tests.e2e.small_model import register_in
-from tests.service.serving import ServedService, last_line_in_home
+from tests.service.serving import last_line_in_home
 from training.documents import documents_to_tables, tables_to_documents
 from training.features import build_features
 from training.loader import clean_table
@@ -36,9 +37,9 @@ def applicants() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[ServedService, Bundle]]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[BentoServer, Bundle]]]:
     """Each model, registered in its own home and served, with its bundle."""
-    out: dict[str, tuple[ServedService, Bundle]] = {}
+    out: dict[str, tuple[BentoServer, Bundle]] = {}
     try:
         for name, (seed, max_features) in MODELS.items():
             home = tmp_path_factory.mktemp(f"home-{name}")
@@ -46,12 +47,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple
             path = last_line_in_home(
                 home, f"from service.bundle import registered_path\nprint(registered_path({tag!r}))"
             )
-            server = ServedService(
+            server = BentoServer(
                 home,
-                {"CREDIT_SCORING_SPOOL_DIR": str(tmp_path_factory.mktemp(f"spool-{name}"))},
-                tmp_path_factory.mktemp(f"logs-{name}") / "serve.log",
+                env={"CREDIT_SCORING_SPOOL_DIR": str(tmp_path_factory.mktemp(f"spool-{name}"))},
+                log_path=tmp_path_factory.mktemp(f"logs-{name}") / "serve.log",
             )
             out[name] = (server, Bundle.load(path, with_reference=False))
+            server.start()  # both start before either is waited for
         for server, _ in out.values():
             server.wait_ready(timeout_s=180)
         yield out

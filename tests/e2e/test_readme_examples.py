@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.bento_server import BentoServer, serving_bundle
 from service.applicant.definitions import feature_names
 from service.applicant.evaluate import FeatureRow
 from service.bundle import FeatureSpec
 from service.request_schema import FORM_APPLICANT, RequestSchema
-from tests.service.serving import ServedService
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "docs" / "examples" / "applicant.json"
@@ -66,7 +66,7 @@ def _run_curl(line: str, url: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def default_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedService]:
+def default_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BentoServer]:
     """The model the README's main command trains (its defaults), registered in a fresh home and served."""
     home = tmp_path_factory.mktemp("bentoml_home")
     env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"}
@@ -75,18 +75,13 @@ def default_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSe
         [sys.executable, "-m", "training", "run", "--quiet", "--artifacts", str(artifacts)],
         cwd=REPO_ROOT, env=env, check=True, timeout=1800, capture_output=True,
     )  # fmt: skip
-    served = ServedService(
-        home, {"CREDIT_SCORING_SPOOL_DIR": str(tmp_path_factory.mktemp("spool"))}, artifacts / "serve.log"
-    )
-    try:
-        served.wait_ready(timeout_s=180)
+    env = {"CREDIT_SCORING_SPOOL_DIR": str(tmp_path_factory.mktemp("spool"))}
+    with serving_bundle(home, env=env, log_path=artifacts / "serve.log", ready_timeout_s=180) as served:
         yield served
-    finally:
-        served.stop()
 
 
 @pytest.mark.slow
-def test_every_readme_call_works_against_the_default_model(default_model: ServedService) -> None:
+def test_every_readme_call_works_against_the_default_model(default_model: BentoServer) -> None:
     lines = readme_curl_lines()
     assert len(lines) >= 4
     for line in lines:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.server import SERVICE_IMPORT_PATH, ServedService
+from deploy.bento_server import serving_bundle
 from tests.service.serving import last_line_in_home
 
 EXAMPLE_APPLICANTS = 6
@@ -54,9 +54,9 @@ def running_service(model_home: dict[str, str], tmp_path_factory: pytest.TempPat
     """URL of a real ``bentoml serve`` of the tiny bundle on a free loopback port, stopped after the tests."""
     folder = tmp_path_factory.mktemp("served")
     env = {
-        "BENTOML_HOME": model_home["BENTOML_HOME"],
         "CREDIT_SCORING_BUNDLE_TAG": model_home["MODEL_TAG"],
         "CREDIT_SCORING_SPOOL_DIR": str(folder / "spool"),
     }
-    with ServedService(SERVICE_IMPORT_PATH, env=env, log_path=folder / "service.log") as service:
+    home = model_home["BENTOML_HOME"]
+    with serving_bundle(home, env=env, log_path=folder / "service.log") as service:
         yield service.url

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from loadtests.server import REPO_ROOT
+from deploy.bento_server import REPO_ROOT
 from loadtests.slo import DEFAULT_SLO_PATH
 
 CI_LATENCY_SLACK = 3.0

@@ -13,26 +13,29 @@ from loadtests.applicants import (
     FALLBACK_DOCUMENTS,
     FALLBACK_RECIPE,
     FALLBACK_SIZE,
+    LoadDataError,
     encode_items,
-    export_documents,
+    export_load_data,
+    load_applicants,
     load_documents,
     request_body,
     select_fallback,
     within_body_limit,
 )
-from loadtests.gate import build_parser, choose_forms, prepare_documents
+from loadtests.gate import choose_forms, prepare_documents
+from loadtests.gate_settings import GateSettings, parse_settings
 from loadtests.mix import APPLICANT, FEATURES, FORMS, SCENARIO_WEIGHTS, scenario_weights
 from loadtests.profile import LoadProfile
 from service.applicant.document import ROW_LIMITS, applicant_type, check_document
-from service.bundle import BundleError, register
+from service.bundle import register
 from tests.service.tiny_bundle import make_tiny_bundle
 
 DOCUMENTS = [item["applicant"] for item in load_documents(FALLBACK_DOCUMENTS)]
 """The committed fallback documents, without their ids."""
 
 
-def _args(*argv: str) -> object:
-    return build_parser().parse_args(list(argv))
+def _args(*argv: str) -> GateSettings:
+    return parse_settings(argv)
 
 
 # ------------------------------------------------------------------------------ the committed fallback
@@ -78,7 +81,7 @@ def test_example_applicants_of_a_bundle_are_exported_as_request_items(
 ) -> None:
     tag = register(replace(tiny_bundle, example_applicants=DOCUMENTS[:4]))
     path = tmp_path / "documents.json"
-    assert export_documents(tag, path, n=3) == 3
+    export_load_data(tag, 3, documents_out=path)  # python -m training export-load-data
     items = load_documents(path)
     assert items == [{"id": f"example-{i}", "applicant": DOCUMENTS[i]} for i in range(3)]
     assert tag in json.loads(path.read_text())["about"]
@@ -88,17 +91,36 @@ def test_example_applicants_of_a_bundle_are_exported_as_request_items(
     assert load_documents(documents) == [{"id": f"example-{i}", "applicant": DOCUMENTS[i]} for i in range(4)]
 
 
+def test_reference_rows_of_a_bundle_are_exported_as_feature_vectors(
+    bentoml_home: Path, tiny_bundle, tmp_path: Path
+) -> None:
+    tag = register(tiny_bundle)
+    path = tmp_path / "applicants.json"
+    export_load_data(tag, 5, reference_out=path)  # python -m training export-load-data
+    applicants = load_applicants(path)
+    assert [a["id"] for a in applicants] == [f"ref-{i}" for i in range(5)]
+    assert all(list(a["features"]) == tiny_bundle.feature_names for a in applicants)
+
+
+def test_an_unregistered_model_has_no_load_data(bentoml_home: Path, tmp_path: Path) -> None:
+    with pytest.raises(LoadDataError, match="no registered model 'credit_scorer:absent'"):
+        export_load_data("credit_scorer:absent", 5, reference_out=tmp_path / "applicants.json")
+    assert not (tmp_path / "applicants.json").exists()
+
+
 def test_a_bundle_without_example_applicants_falls_back_to_the_committed_documents(
     bentoml_home: Path, tiny_bundle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tag = register(tiny_bundle)  # trained before example applicants existed
-    with pytest.raises(BundleError, match="no example applicants"):
-        export_documents(tag, tmp_path / "documents.json", n=10)
+    with pytest.raises(LoadDataError, match=f"bundle {tag} has no example applicants"):
+        export_load_data(tag, 10, documents_out=tmp_path / "documents.json")
+    assert not (tmp_path / "documents.json").exists()
     documents, source = prepare_documents(_args("--model-tag", tag), tmp_path / "run", tag)
     assert documents == str(FALLBACK_DOCUMENTS)
     fallback = "fallback documents of loadtests/example_applicants.json (no example applicants available)"
     assert source == f"{FALLBACK_SIZE} {fallback}"
-    assert f"example applicants of {tag} not available (BundleError)" in capsys.readouterr().out
+    reason = f"bundle {tag} has no example applicants"
+    assert f"example applicants of {tag} not available ({reason})" in capsys.readouterr().out
 
 
 def test_no_model_store_entry_falls_back_and_a_given_file_wins(bentoml_home: Path, tmp_path: Path) -> None:

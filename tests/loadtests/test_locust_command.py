@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from loadtests import gate
-from loadtests.gate import EXIT_ERROR, GateError, build_parser, locust_processes
+from loadtests.gate import EXIT_ERROR, locust_processes
+from loadtests.gate_settings import parse_settings
 from loadtests.runner import LocustRun, locust_command
 
 COMMON = {"host": "http://127.0.0.1:3000", "users": 10, "spawn_rate": 10.0, "run_seconds": 30.0}
@@ -49,12 +51,14 @@ def test_several_processes_run_a_master_and_workers_on_the_loopback(tmp_path: Pa
     ],
 )
 def test_default_processes_per_mode(argv: list[str], expected: int) -> None:
-    assert locust_processes(build_parser().parse_args(argv)) == expected
+    assert locust_processes(parse_settings(argv)) == expected
 
 
-def test_zero_processes_is_refused() -> None:
-    with pytest.raises(GateError, match="--locust-processes"):
-        locust_processes(build_parser().parse_args(["--locust-processes", "0"]))
+def test_zero_processes_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValidationError, match="locust_processes"):
+        parse_settings(["--locust-processes", "0"])
+    assert gate.main(["--locust-processes", "0"]) == EXIT_ERROR
+    assert "locust_processes" in capsys.readouterr().err
 
 
 class _Spec(BaseHTTPRequestHandler):

@@ -9,7 +9,7 @@ import pytest
 from loadtests.benchmarks_md import SECTION_TITLE, record_section, replace_section
 from loadtests.mix import SCENARIO_WEIGHTS
 from loadtests.results import read_failures_csv, read_stats_csv
-from loadtests.slo import DEFAULT_SLO_PATH, SLOError, load_slo, parse_slo
+from loadtests.slo import DEFAULT_SLO_PATH, LoadSettings, ScenarioLimits, SLOError, load_slo, parse_slo
 
 STATS_CSV = "\n".join(
     [
@@ -21,6 +21,10 @@ STATS_CSV = "\n".join(
         ",Aggregated,120,2,5,6.5,2.1,40.2,160,12.0,0.2,5,6,7,7,9,12,20,31,40,40,40",
     ]
 )
+
+
+AGGREGATED = r"scenarios\['Aggregated'\]"
+"""How an error names the ``Aggregated`` scenario's limits (a regular expression)."""
 
 
 def test_versioned_slo_file_parses_and_covers_every_scenario() -> None:
@@ -48,15 +52,64 @@ def test_throughput_limits_leave_each_scenario_room_below_its_share_of_the_offer
 
 def test_unknown_limit_is_named() -> None:
     raw = {"format": 1, "version": "x", "scenarios": {"Aggregated": {"p99": 10}}}
-    with pytest.raises(SLOError, match="unknown key 'p99'"):
+    with pytest.raises(
+        SLOError, match=r"scenarios\['Aggregated'\]: unknown key 'p99' \(known: p95_ms, p99_ms"
+    ):
         parse_slo(raw)
+    with pytest.raises(SLOError, match="unknown key 'sok'"):
+        parse_slo({"format": 1, "version": "x", "scenarios": {"Aggregated": {}}, "sok": {}})
 
 
 def test_negative_limit_and_bad_knee_line_are_refused() -> None:
-    with pytest.raises(SLOError, match=r"p95_ms must be a non-negative number"):
+    with pytest.raises(
+        SLOError, match=r"scenarios\['Aggregated'\]\.p95_ms: .*greater than or equal to 0 \(got -1\)"
+    ):
         parse_slo({"format": 1, "version": "x", "scenarios": {"Aggregated": {"p95_ms": -1}}})
-    with pytest.raises(SLOError, match="knee_line"):
+    with pytest.raises(SLOError, match="knee_line 'Aggregated' is not one of the scenarios"):
         parse_slo({"format": 1, "version": "x", "scenarios": {"/explain": {}}, "knee_line": "Aggregated"})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format": 2}, r"format: Input should be 1 \(got 2\)"),
+        ({"format": None}, r"format: Input should be 1 \(got None\)"),
+        ({"version": ""}, r"version: .*at least 1 character"),
+        ({"scenarios": {}}, r"scenarios: .*at least 1 item"),
+        ({"scenarios": ["Aggregated"]}, r"scenarios: Input should be a valid dictionary"),
+        ({"scenarios": {"Aggregated": {"p99_ms": "fast"}}}, AGGREGATED + r"\.p99_ms: .*\(got 'fast'\)"),
+        ({"scenarios": {"Aggregated": {"min_rps": True}}}, AGGREGATED + r"\.min_rps: .*number \(got True\)"),
+        ({"scenarios": {"Aggregated": {"max_error_rate": 2}}}, r"max_error_rate: .*less than or equal to 1"),
+        ({"load": {"users": 2.5}}, r"load\.users: Input should be a valid integer \(got 2\.5\)"),
+        ({"regression": {"max_p99_increase": -0.1}}, r"regression\.max_p99_increase: .*greater than"),
+        ({"soak": []}, r"soak: Input should be a valid dictionary"),
+    ],
+)
+def test_each_bad_value_is_named_with_its_key(change: dict, message: str) -> None:
+    raw = {"format": 1, "version": "x", "scenarios": {"Aggregated": {"p99_ms": 10}}, **change}
+    with pytest.raises(SLOError, match=message):
+        parse_slo(raw)
+
+
+def test_missing_keys_and_a_bad_file_are_named(tmp_path: Path) -> None:
+    with pytest.raises(SLOError, match="format: Field required"):
+        parse_slo({"version": "x", "scenarios": {"Aggregated": {}}})
+    with pytest.raises(SLOError, match="the SLO file must be a mapping"):
+        parse_slo(["format", 1])
+    path = tmp_path / "slo.yaml"
+    path.write_text("format: 1\nversion: x\nscenarios:\n  Aggregated:\n    p95ms: 10\n")
+    with pytest.raises(SLOError, match=rf"^{path}: scenarios\['Aggregated'\]: unknown key 'p95ms'"):
+        load_slo(path)
+    path.write_text("format: 1\nscenarios: {Aggregated: [}\n")
+    with pytest.raises(SLOError, match=rf"^{path}: not valid YAML"):
+        load_slo(path)
+
+
+def test_empty_sections_mean_defaults_and_a_numeric_version_is_read_as_text() -> None:
+    slo = parse_slo({"format": 1, "version": 3, "scenarios": {"Aggregated": None}, "load": None})
+    assert (
+        slo.version == "3" and slo.load == LoadSettings() and slo.scenarios["Aggregated"] == ScenarioLimits()
+    )
 
 
 def test_stats_csv_is_read_with_empty_lines(tmp_path: Path) -> None:

@@ -44,4 +44,4 @@ def settings(tmp_path: Path, bundle_dir: Path) -> MonitorSettings:
         poll_interval_seconds=0.05,
         checkpoint_interval_seconds=0.0,
         calibration_windows=10,
-    ).validate()
+    )

@@ -190,7 +190,7 @@ def make_detector(bundle: Bundle, window_records: int, **overrides: object) -> D
         min_records=min(1_000, window_records),
         **overrides,  # type: ignore[arg-type]
     )
-    detector = DriftDetector(bundle.reference, bundle.features, bundle.threshold, settings.validate())
+    detector = DriftDetector(bundle.reference, bundle.features, bundle.threshold, settings)
     detector.calibrate()
     return detector
 

@@ -2,23 +2,22 @@
 
 The bundle is trained on generated applicants with features of mixed shapes (normal scores, skewed amounts,
 0/1 flags, counts, a column with missing values), so drift methods meet the shapes real data has. The spool
-writer follows ``docs/payload-log.md`` exactly: one JSON line per record, ``.jsonl.open`` while writing,
-renamed to ``.jsonl`` when closed.
+writer is the service's own segment writer (``service/payload_log.py``), fed record dicts so that tests can
+also write records the service never would (a bad probability, an unknown decision).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from service.bundle import Bundle, FeatureSpec
+from service.payload_log import OPEN_SUFFIX, SpoolSegments, payload_schema
 from tests.factories import train_tiny_bundle
 
 SHAPES = ("normal", "amount", "flag", "count", "sparse")
@@ -103,66 +102,67 @@ def records_from_frame(frame: pd.DataFrame, bundle: Bundle, start: datetime | No
     for i, (row, p) in enumerate(zip(features.itertuples(index=False), probabilities, strict=True)):
         out.append(
             {
-                "v": 1,
-                "time": (start + timedelta(milliseconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "time": start + timedelta(milliseconds=i),
                 "request_id": f"req-{i}",
                 "caller_id": None,
                 "model_tag": "credit_scorer:test",
+                "input": "features",
+                "probability": float(p),
+                "decision": "refuse" if p >= bundle.threshold else "accept",
                 "features": {
                     k: (None if v != v else float(v)) for k, v in zip(bundle.feature_names, row, strict=True)
                 },
-                "probability": float(p),
-                "decision": bundle.decide(float(p)),
             }
         )
     return out
 
 
-@dataclass
 class SpoolWriter:
-    """A writer of spool segments that follows the payload-log contract (test helper, one writer id)."""
+    """Writes spool segments with the service's writer (one writer id), from payload record dicts."""
 
-    spool_dir: Path
-    """Spool directory shared with the reader."""
-    writer_id: str = "test-1"
-    """Unique id of this writer process."""
-    seq: int = 0
-    """Sequence number of the current segment."""
-    _open: Path | None = field(default=None, init=False)
+    def __init__(
+        self, spool_dir: Path, writer_id: str = "test1", feature_names: list[str] | None = None
+    ) -> None:
+        self.spool_dir = Path(spool_dir)
+        self.writer_id = writer_id
+        self._names = feature_names
+        self._segments: SpoolSegments | None = None
+        self._schema: pa.Schema | None = None
 
-    def _stem(self) -> str:
-        return f"seg-{self.writer_id}-{self.seq:06d}"
+    def _open_segments(self, names: list[str]) -> SpoolSegments:
+        if self._segments is None:
+            self._schema = payload_schema(names)
+            self._segments = SpoolSegments(
+                self.spool_dir, self._schema, writer_id=self.writer_id, max_bytes=1 << 40,
+                segment_max_bytes=1 << 40, segment_max_age_s=1e9,
+            )  # fmt: skip
+        return self._segments
+
+    def append(self, records: Iterable[dict]) -> None:
+        """Append payload records as one record batch."""
+        records = list(records)
+        if not records:
+            return
+        names = self._names or list(records[0]["features"])
+        segments = self._open_segments(names)
+        assert self._schema is not None
+        batch = pa.RecordBatch.from_pylist(records, schema=self._schema)
+        segments.append(batch.serialize().to_pybytes(), batch.num_rows)
+
+    def append_bytes(self, data: bytes) -> None:
+        """Append raw bytes to the open segment (to build partial or corrupt messages on purpose)."""
+        with open(self.open_path, "ab") as fh:
+            fh.write(data)
 
     @property
     def open_path(self) -> Path:
-        """Path of the segment being written (created on first append)."""
-        if self._open is None:
-            self.spool_dir.mkdir(parents=True, exist_ok=True)
-            self._open = self.spool_dir / f"{self._stem()}.jsonl.open"
-            self._open.touch()
-        return self._open
-
-    def append_lines(self, lines: Iterable[str | bytes]) -> None:
-        """Append raw lines (a newline is added to each) to the open segment."""
-        data = b"".join((ln.encode() if isinstance(ln, str) else ln) + b"\n" for ln in lines)
-        self.append_bytes(data)
-
-    def append_bytes(self, data: bytes) -> None:
-        """Append raw bytes to the open segment (to build partial lines on purpose)."""
-        with open(self.open_path, "ab") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    def append(self, records: Iterable[dict]) -> None:
-        """Append payload records as JSON lines."""
-        self.append_lines(json.dumps(r, separators=(",", ":")) for r in records)
+        """Path of the segment being written (one must have been opened by :meth:`append`)."""
+        (path,) = self.spool_dir.glob(f"seg-{self.writer_id}-*{OPEN_SUFFIX}")
+        return path
 
     def close_segment(self) -> Path:
-        """Rename the open segment to its closed name and start a new sequence number."""
+        """Close the open segment (end-of-stream marker, renamed ``.arrows``); the next append opens one."""
         path = self.open_path
-        closed = path.with_name(path.name.removesuffix(".open"))
-        os.replace(path, closed)
-        self._open = None
-        self.seq += 1
-        return closed
+        assert self._segments is not None
+        self._segments.close()
+        return path.with_name(path.name.removesuffix(".open"))

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from monitoring.ingest import Ingestor
 from monitoring.metrics import MonitorMetrics
 from monitoring.settings import MonitorSettings
 from service.bundle import Bundle
+from service.payload_log import END_OF_STREAM, VERSION_KEY, payload_schema
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 
@@ -25,50 +29,68 @@ def drain(ingestor: Ingestor) -> None:
         pass
 
 
-def test_malformed_lines_are_skipped_and_counted_by_reason(
+def test_malformed_records_and_segments_are_skipped_and_counted_by_reason(
     settings: MonitorSettings, bundle: Bundle, records: list[dict]
 ) -> None:
     writer = SpoolWriter(settings.spool_dir)
-    good = records[:3]
-    wrong_version = {**records[3], "v": 99}
-    bad_feature = {**records[4], "features": {**records[4]["features"], bundle.feature_names[0]: "high"}}
+    bad_feature = {**records[4], "features": {**records[4]["features"], bundle.feature_names[0]: math.inf}}
     bad_probability = {**records[5], "probability": 1.5}
     bad_decision = {**records[6], "decision": "maybe"}
-    bad_time = {**records[7], "time": "yesterday"}
-    writer.append(good)
-    writer.append_lines(["{not json", "[1, 2]", ""])
-    writer.append([wrong_version, bad_feature, bad_probability, bad_decision, bad_time])
+    bad_time = {**records[7], "time": None}
+    writer.append(records[:3])
+    writer.append([bad_feature, bad_probability, bad_decision, bad_time])
+    writer.close_segment()
+    names = bundle.feature_names
+    foreign = payload_schema(names).with_metadata({VERSION_KEY: b"99"})  # a future writer's segment
+    _write_segment(settings.spool_dir / "seg-future-00000001.arrows", foreign, records[8:10])
+    lacking = payload_schema(names[1:])  # a segment without one of the bundle's features
+    _write_segment(settings.spool_dir / "seg-other-00000001.arrows", lacking, records[10:14])
+    cut = SpoolWriter(settings.spool_dir, writer_id="cut")
+    cut.append(records[14:16])
+    cut.append_bytes(b"\xff\xff\xff\xff\x40\x00\x00\x00garbage")  # a message its writer never finished
+    cut.close_segment()
     metrics = MonitorMetrics()
-    ingestor = Ingestor(settings, bundle.feature_names, metrics)
+    ingestor = Ingestor(settings, names, metrics)
     drain(ingestor)
-    assert ingestor.ingested_total == 3
+    assert ingestor.ingested_total == 3 + 2
     assert dict(ingestor.malformed_total) == {
-        "not_json": 1,
-        "not_object": 1,
-        "unknown_version": 1,
+        "unknown_version": 2,
+        "bad_schema": 4,
         "bad_features": 1,
         "bad_probability": 1,
         "bad_decision": 1,
         "bad_time": 1,
+        "truncated": 1,
     }
-    assert metrics.registry.get_sample_value("credit_scoring_drift_records_ingested_total") == 3
+    assert metrics.registry.get_sample_value("credit_scoring_drift_records_ingested_total") == 5
     assert (
         metrics.registry.get_sample_value(
-            "credit_scoring_drift_records_malformed_total", {"reason": "not_json"}
+            "credit_scoring_drift_records_malformed_total", {"reason": "bad_schema"}
         )
-        == 1
+        == 4
     )
+
+
+def _write_segment(path: Path, schema: pa.Schema, records: list[dict]) -> None:
+    """A whole closed segment of ``records`` under ``schema``, written without the service's writer."""
+    batch = pa.RecordBatch.from_pylist(
+        [
+            {**r, "features": {k: r["features"].get(k) for k in schema.field("features").type.names}}
+            for r in records
+        ],
+        schema=schema,
+    )
+    path.write_bytes(schema.serialize().to_pybytes() + batch.serialize().to_pybytes() + END_OF_STREAM)
 
 
 def test_feature_values_land_in_spec_order_with_missing_as_nan(
     settings: MonitorSettings, bundle: Bundle, records: list[dict]
 ) -> None:
     record = dict(records[0])
-    features = dict(record["features"])
     first = bundle.feature_names[0]
-    features.pop(first)
-    record["features"] = dict(reversed(list(features.items())))
-    SpoolWriter(settings.spool_dir).append([record])
+    record["features"] = {**dict(reversed(list(record["features"].items()))), first: None}
+    reversed_names = list(reversed(bundle.feature_names))  # another writer's order
+    SpoolWriter(settings.spool_dir, feature_names=reversed_names).append([record])
     ingestor = Ingestor(settings, bundle.feature_names, None)
     drain(ingestor)
     row = ingestor.view().features[0]
@@ -206,6 +228,6 @@ def test_segment_deleted_with_unread_records_is_reported_vanished_after_a_restar
     writer.close_segment().unlink()  # removed by someone else before the sidecar read the last 50
     restarted = restart(settings, bundle, caplog)
     assert len(vanished_warnings(caplog)) == 1
-    assert "seg-test-1-000000" in vanished_warnings(caplog)[0]
+    assert "seg-test1-00000001" in vanished_warnings(caplog)[0]
     assert vanished_total(restarted.metrics) == 1
     assert restarted.ingested_total == 100

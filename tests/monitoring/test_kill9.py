@@ -7,9 +7,10 @@ import threading
 import time
 from pathlib import Path
 
+from deploy.bento_server import free_port
 from monitoring import checkpoint as ckpt
 from service.bundle import Bundle
-from tests.monitoring.processes import free_port, scrape_value, start_sidecar, stop, wait_until
+from tests.monitoring.processes import scrape_value, start_sidecar, stop, wait_until
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 TOTAL = 6_000
@@ -76,4 +77,4 @@ def test_kill_9_mid_stream_then_restart_counts_every_record_exactly_once(
     assert sum(saved.malformed_total.values()) == 0
     expected = [r["probability"] for r in records][-2_000:]  # window_records: all that is kept
     assert saved.window["probabilities"].tolist() == expected
-    assert not list(spool.glob("seg-*.jsonl"))  # every closed, consumed segment was deleted
+    assert not list(spool.glob("seg-*.arrows"))  # every closed, consumed segment was deleted

@@ -14,8 +14,9 @@ import httpx
 import numpy as np
 import pytest
 
+from deploy.bento_server import free_port
 from service.bundle import Bundle
-from tests.monitoring.processes import free_port, start_sidecar, stop, wait_ready, wait_until
+from tests.monitoring.processes import start_sidecar, stop, wait_ready, wait_until
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 PROMETHEUS = shutil.which("prometheus")
@@ -35,7 +36,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path, bundle: Bu
     frame.loc[: N_RECORDS // 2, "count_3"] = np.nan
     writer = SpoolWriter(tmp_path / "spool")
     writer.append(records_from_frame(frame, bundle))
-    writer.append_lines(["not a record"])
+    writer.append_bytes(b"not a record")
     writer.close_segment()
     sidecar_port, prom_port = free_port(), free_port()
     sidecar = start_sidecar(tmp_path / "spool", bundle_dir, sidecar_port, tmp_path / "sidecar.log")
@@ -81,7 +82,7 @@ def test_prometheus_scrapes_drift_metrics_with_expected_values(stack: str) -> No
     )
     assert scalar(base, 'up{job="drift-sidecar"}') == 1
     assert scalar(base, "credit_scoring_drift_records_ingested_total") == N_RECORDS
-    assert scalar(base, 'credit_scoring_drift_records_malformed_total{reason="not_json"}') == 1
+    assert scalar(base, 'credit_scoring_drift_records_malformed_total{reason="truncated"}') == 1
     drifted = query(base, "credit_scoring_drift_feature_drifted == 1")
     assert {s["metric"]["feature"] for s in drifted} >= {"normal_0", "count_3"}
     assert {s["metric"]["method"] for s in drifted if s["metric"]["feature"] == "normal_0"} == {"wasserstein"}

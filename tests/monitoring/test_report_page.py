@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -77,7 +76,7 @@ def test_concurrent_requests_share_one_rendering() -> None:
 @pytest.fixture
 def running(settings: MonitorSettings, bundle: Bundle) -> Iterator[tuple[Sidecar, str]]:
     """A started sidecar (HTTP on a free loopback port) on an empty spool."""
-    sidecar = Sidecar(replace(settings, host="127.0.0.1", port=0), bundle)
+    sidecar = Sidecar(settings.model_copy(update={"host": "127.0.0.1", "port": 0}), bundle)
     port = sidecar.start()
     try:
         yield sidecar, f"http://127.0.0.1:{port}"

@@ -7,11 +7,12 @@ import subprocess
 import time
 from pathlib import Path
 
+from deploy.bento_server import free_port
 from monitoring import checkpoint as ckpt
 from monitoring.ingest import Ingestor
 from monitoring.settings import MonitorSettings
 from service.bundle import Bundle
-from tests.monitoring.processes import free_port, start_sidecar, wait_until
+from tests.monitoring.processes import start_sidecar, wait_until
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 EXIT_BOUND_SECONDS = 5.0

@@ -1,137 +1,196 @@
-"""Tailing the spool: partial lines, rotation, truncated tails, stale and vanished segments, deletion."""
+"""Tailing the spool: partial messages, rotation, restarts, truncated tails, stale and vanished segments,
+deletion."""
 
 from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+
 from monitoring.spool_reader import SpoolReader
+from service.payload_log import payload_schema
 from tests.monitoring.synthetic import SpoolWriter
 
-
-def lines_of(reader: SpoolReader) -> list[bytes]:
-    return [line for read in reader.read_available().reads for line in read.lines]
+SCHEMA = payload_schema(["a"])
 
 
-def test_partial_last_line_waits_for_its_end(tmp_path: Path) -> None:
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["a", "b"])
-    writer.append_bytes(b'{"half":')
+def rec(request_id: str) -> dict:
+    """A minimal valid payload record."""
+    return {
+        "time": datetime.now(UTC),
+        "request_id": request_id,
+        "caller_id": None,
+        "model_tag": "m:1",
+        "input": "features",
+        "probability": 0.5,
+        "decision": "accept",
+        "features": {"a": 1.0},
+    }
+
+
+def message(*ids: str) -> bytes:
+    """The record-batch message of records with these ids, as the writer appends it."""
+    return pa.RecordBatch.from_pylist([rec(i) for i in ids], schema=SCHEMA).serialize().to_pybytes()
+
+
+def writer_for(spool: Path) -> SpoolWriter:
+    return SpoolWriter(spool, feature_names=["a"])
+
+
+def ids_of(reader: SpoolReader) -> list[str]:
+    reads = reader.read_available().reads
+    return [i for read in reads for batch in read.batches for i in batch.column("request_id").to_pylist()]
+
+
+def test_partial_last_message_waits_for_its_end(tmp_path: Path) -> None:
+    writer = writer_for(tmp_path)
+    writer.append([rec("a"), rec("b")])
+    half = message("c")
+    writer.append_bytes(half[:40])
     reader = SpoolReader(tmp_path)
-    assert lines_of(reader) == [b"a", b"b"]
-    assert lines_of(reader) == []
-    writer.append_bytes(b" 1}\nc\n")
-    assert lines_of(reader) == [b'{"half": 1}', b"c"]
+    assert ids_of(reader) == ["a", "b"]
+    assert ids_of(reader) == []
+    writer.append_bytes(half[40:])
+    assert ids_of(reader) == ["c"]
+    assert reader.offsets["seg-test1-00000001"] == writer.open_path.stat().st_size
 
 
-def test_rotation_keeps_the_offset_and_reads_each_line_once(tmp_path: Path) -> None:
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["1", "2"])
+def test_rotation_keeps_the_offset_and_reads_each_record_once(tmp_path: Path) -> None:
+    writer = writer_for(tmp_path)
+    writer.append([rec("1"), rec("2")])
     reader = SpoolReader(tmp_path)
-    assert lines_of(reader) == [b"1", b"2"]
-    writer.append_lines(["3"])
-    writer.close_segment()
-    writer.append_lines(["4"])
-    assert lines_of(reader) == [b"3", b"4"]
-    assert set(reader.offsets) == {"seg-test-1-000000", "seg-test-1-000001"}
+    assert ids_of(reader) == ["1", "2"]
+    writer.append([rec("3")])
+    closed = writer.close_segment()
+    writer.append([rec("4")])
+    assert ids_of(reader) == ["3", "4"]
+    assert set(reader.offsets) == {"seg-test1-00000001", "seg-test1-00000002"}
+    assert reader.offsets["seg-test1-00000001"] == closed.stat().st_size  # the end-of-stream marker too
+    assert reader.consumed == {"seg-test1-00000001"}
+
+
+def test_a_restarted_reader_reads_the_schema_again_and_goes_on_from_its_offset(tmp_path: Path) -> None:
+    writer = writer_for(tmp_path)
+    writer.append([rec("1")])
+    reader = SpoolReader(tmp_path)
+    assert ids_of(reader) == ["1"]
+    writer.append([rec("2")])
+    assert ids_of(SpoolReader(tmp_path, dict(reader.offsets))) == ["2"]
+
+
+def test_a_message_larger_than_a_chunk_is_read_whole(tmp_path: Path) -> None:
+    writer = writer_for(tmp_path)
+    writer.append([rec(str(i)) for i in range(200)])
+    reader = SpoolReader(tmp_path, chunk_bytes=256)
+    assert ids_of(reader) == [str(i) for i in range(200)]
 
 
 def test_a_listing_that_misses_a_renamed_segment_does_not_forget_its_offset(tmp_path: Path) -> None:
-    """A directory listing racing the writer's rename may show neither name: no line may be read twice."""
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["1", "2"])
+    """A directory listing racing the writer's rename may show neither name: no record may be read twice."""
+    writer = writer_for(tmp_path)
+    writer.append([rec("1"), rec("2")])
     reader = SpoolReader(tmp_path)
-    assert lines_of(reader) == [b"1", b"2"]
-    writer.append_lines(["3"])
+    assert ids_of(reader) == ["1", "2"]
+    writer.append([rec("3")])
     writer.close_segment()
     real_scan = reader.scan
     reader.scan = lambda: {}  # type: ignore[method-assign]  # the listing saw neither name this time
     result = reader.read_available()
     assert result.vanished == [] and result.reads == []
     reader.scan = real_scan  # type: ignore[method-assign]
-    assert lines_of(reader) == [b"3"]
+    assert ids_of(reader) == ["3"]
 
 
-def test_unterminated_tail_of_a_closed_segment_is_reported_truncated(tmp_path: Path) -> None:
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["1"])
-    writer.append_bytes(b"broken")
+def test_unreadable_tail_of_a_closed_segment_is_reported_truncated(tmp_path: Path) -> None:
+    writer = writer_for(tmp_path)
+    writer.append([rec("1")])
+    writer.append_bytes(message("2")[:50])
     closed = writer.close_segment()
     result = SpoolReader(tmp_path).read_available()
-    assert [r.lines for r in result.reads] == [[b"1"]]
+    assert [b.num_rows for b in result.reads[0].batches] == [1]
     assert result.reads[0].truncated_tail
-    reader = SpoolReader(tmp_path, {"seg-test-1-000000": closed.stat().st_size})
+    reader = SpoolReader(tmp_path, {"seg-test1-00000001": closed.stat().st_size})
     assert reader.read_available().reads == []
 
 
+def test_a_closed_segment_without_a_schema_is_skipped_as_truncated(tmp_path: Path) -> None:
+    (tmp_path / "seg-x-00000001.arrows").write_bytes(b"not an arrow stream")
+    reader = SpoolReader(tmp_path)
+    (read,) = reader.read_available().reads
+    assert read.batches == [] and read.truncated_tail
+    assert reader.consumed == {"seg-x-00000001"}
+
+
 def test_stale_open_segment_counts_as_closed(tmp_path: Path) -> None:
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["1"])
+    writer = writer_for(tmp_path)
+    writer.append([rec("1")])
     writer.append_bytes(b"never-finished")
     old = time.time() - 3600
     os.utime(writer.open_path, (old, old))
     reader = SpoolReader(tmp_path, stale_open_seconds=60)
     read = reader.read_available().reads[0]
-    assert read.lines == [b"1"] and read.truncated_tail
+    assert [b.num_rows for b in read.batches] == [1] and read.truncated_tail
     deleted = reader.delete_consumed(dict(reader.offsets), reader.consumed)
-    assert deleted == ["seg-test-1-000000"]
+    assert deleted == ["seg-test1-00000001"]
     assert not any(tmp_path.iterdir())
 
 
 def test_segment_deleted_by_someone_else_is_forgotten(tmp_path: Path) -> None:
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["1"])
+    writer = writer_for(tmp_path)
+    writer.append([rec("1")])
     path = writer.open_path
     reader = SpoolReader(tmp_path)
-    lines_of(reader)
+    ids_of(reader)
     path.unlink()
-    assert reader.read_available().vanished == ["seg-test-1-000000"]
+    assert reader.read_available().vanished == ["seg-test1-00000001"]
     assert reader.offsets == {}
 
 
 def test_consumed_segment_gone_at_restart_is_not_reported_vanished(tmp_path: Path) -> None:
     """Deleted by a previous process after the checkpoint that marked it consumed, before the next one."""
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["1", "2"])
+    writer = writer_for(tmp_path)
+    writer.append([rec("1"), rec("2")])
     closed = writer.close_segment()
     reader = SpoolReader(tmp_path)
-    lines_of(reader)
+    ids_of(reader)
     saved_offsets, saved_consumed = dict(reader.offsets), set(reader.consumed)
-    assert saved_consumed == {"seg-test-1-000000"}
+    assert saved_consumed == {"seg-test1-00000001"}
     reader.delete_consumed(saved_offsets, saved_consumed)
     assert not closed.exists()
     restarted = SpoolReader(tmp_path, saved_offsets, consumed=saved_consumed)
     result = restarted.read_available()
-    assert result.vanished == [] and result.gone_consumed == ["seg-test-1-000000"]
+    assert result.vanished == [] and result.gone_consumed == ["seg-test1-00000001"]
     assert restarted.offsets == {} and restarted.consumed == set()
 
 
 def test_segment_gone_at_restart_with_unread_bytes_is_reported_vanished(tmp_path: Path) -> None:
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["1", "2"])
+    writer = writer_for(tmp_path)
+    writer.append([rec("1"), rec("2")])
     reader = SpoolReader(tmp_path)
-    lines_of(reader)
+    ids_of(reader)
     saved_offsets, saved_consumed = dict(reader.offsets), set(reader.consumed)
-    assert saved_consumed == set()  # still open: more lines may come
-    writer.append_lines(["3"])
+    assert saved_consumed == set()  # still open: more records may come
+    writer.append([rec("3")])
     writer.close_segment().unlink()  # "3" was never read
     result = SpoolReader(tmp_path, saved_offsets, consumed=saved_consumed).read_available()
-    assert result.vanished == ["seg-test-1-000000"] and result.gone_consumed == []
+    assert result.vanished == ["seg-test1-00000001"] and result.gone_consumed == []
 
 
 def test_only_closed_segments_consumed_up_to_the_committed_offset_are_deleted(tmp_path: Path) -> None:
-    writer = SpoolWriter(tmp_path)
-    writer.append_lines(["1", "2"])
+    writer = writer_for(tmp_path)
+    writer.append([rec("1"), rec("2")])
     closed = writer.close_segment()
-    writer.append_lines(["3"])
+    writer.append([rec("3")])
     reader = SpoolReader(tmp_path)
-    lines_of(reader)
-    assert reader.consumed == {"seg-test-1-000000"}  # the open one is never consumed
+    ids_of(reader)
+    assert reader.consumed == {"seg-test1-00000001"}  # the open one is never consumed
     assert reader.delete_consumed({}, set()) == []  # nothing committed yet: keep everything
     assert reader.delete_consumed(dict(reader.offsets), set()) == []  # offsets saved, not marked consumed
     assert closed.exists()
-    assert reader.delete_consumed(dict(reader.offsets), reader.consumed) == ["seg-test-1-000000"]
+    assert reader.delete_consumed(dict(reader.offsets), reader.consumed) == ["seg-test1-00000001"]
     assert not closed.exists()
     assert writer.open_path.exists()  # open segments are never deleted
 
@@ -139,4 +198,5 @@ def test_only_closed_segments_consumed_up_to_the_committed_offset_are_deleted(tm
 def test_files_that_are_not_segments_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello\n")
     (tmp_path / "seg-x-1.tmp").write_text("x\n")
+    (tmp_path / "seg-x-2.jsonl").write_text("{}\n")  # format 1: not this reader's
     assert SpoolReader(tmp_path).read_available().reads == []

@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.serving import ServedService, register_tiny_bundle
+from deploy.bento_server import BentoServer, serving_bundle
+from tests.service.serving import register_tiny_bundle
 
 
 @pytest.fixture(scope="session")
@@ -36,27 +37,21 @@ def server(
     registered_tag: str,
     spool_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ServedService]:
+) -> Iterator[BentoServer]:
     """The scoring service served by ``bentoml serve`` against the tiny bundle (small limits for tests)."""
-    served = ServedService(
-        served_bentoml_home,
-        {
-            "CREDIT_SCORING_SPOOL_DIR": str(spool_dir),
-            "CREDIT_SCORING_MAX_BATCH_SIZE": "50",
-            "CREDIT_SCORING_MAX_BODY_BYTES": "1048576",  # room for a few applicants with a long history
-            "CREDIT_SCORING_SEGMENT_MAX_AGE_S": "0.5",
-        },
-        tmp_path_factory.mktemp("logs") / "serve.log",
-    )
-    try:
-        served.wait_ready()
+    env = {
+        "CREDIT_SCORING_SPOOL_DIR": str(spool_dir),
+        "CREDIT_SCORING_MAX_BATCH_SIZE": "50",
+        "CREDIT_SCORING_MAX_BODY_BYTES": "1048576",  # room for a few applicants with a long history
+        "CREDIT_SCORING_SEGMENT_MAX_AGE_S": "0.5",
+    }
+    log = tmp_path_factory.mktemp("logs") / "serve.log"
+    with serving_bundle(served_bentoml_home, env=env, log_path=log) as served:
         yield served
-    finally:
-        served.stop()
 
 
 @pytest.fixture()
-def client(server: ServedService) -> Iterator[httpx.Client]:
+def client(server: BentoServer) -> Iterator[httpx.Client]:
     """An HTTP client on the test server."""
     with httpx.Client(base_url=server.url, timeout=10.0) as http:
         yield http

@@ -91,12 +91,6 @@ def test_definitions_fingerprint_and_example_applicants_survive_a_round_trip(tmp
     assert loaded.example_applicants == bundle.example_applicants
 
 
-def test_decide_uses_threshold_inclusively() -> None:
-    bundle = make_tiny_bundle()
-    assert bundle.decide(0.3) == "refuse"
-    assert bundle.decide(0.2999) == "accept"
-
-
 def test_register_and_load_from_model_store(bentoml_home: Path) -> None:
     import bentoml
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 
 from service.front_door import ScoringFrontDoor
-from service.state import ScoringState
+from service.handlers import ScoringState
 
 
 class RecordingApp:
@@ -51,10 +52,25 @@ def test_scoring_routes_are_answered_and_the_rest_passed_on() -> None:
     assert json.loads(body)["error"] == "not_ready"
     assert headers[b"retry-after"] == b"5"
     assert call(door, "/explain")[0] == 503
-    assert call(door, "/score", method="GET")[0] == 204
+    status, headers, body = call(door, "/score", method="GET")
+    assert (status, headers[b"allow"], json.loads(body)["error"]) == (405, b"POST", "method_not_allowed")
     assert call(door, "/readyz", method="GET")[0] == 204
     assert call(door, "/spec", method="GET")[0] == 204
-    assert inner.paths == ["/score", "/readyz", "/spec"]
+    assert inner.paths == ["/readyz", "/spec"]
+
+
+def test_bentoml_still_builds_each_worker_app_with_the_method_the_front_door_wraps() -> None:
+    """``FrontDoorService`` overrides ``bentoml.Service.to_asgi(is_main)``; a BentoML release that renames it
+    or its argument would silently serve /score without the front door."""
+    import bentoml
+
+    from service.service import FrontDoorService
+
+    signature = inspect.signature(bentoml.Service.to_asgi)
+    assert "is_main" in signature.parameters, (
+        f"bentoml {bentoml.__version__}: Service.to_asgi{signature} has no is_main; adapt service/service.py"
+    )
+    assert FrontDoorService.to_asgi is not bentoml.Service.to_asgi
 
 
 def test_over_the_concurrency_limit_is_429() -> None:

@@ -14,7 +14,7 @@ def test_service_module_imports_no_heavy_libraries() -> None:
     code = (
         "import json, sys\n"
         "import service.service\n"
-        "from service.lgb import import_lightgbm\n"
+        "from service.booster import import_lightgbm\n"
         "import_lightgbm()\n"
         "print(json.dumps(sorted(m for m in ('pandas', 'sklearn', 'shap', 'matplotlib', 'evidently') "
         "if m in sys.modules)))\n"
@@ -28,7 +28,7 @@ def test_service_module_imports_no_heavy_libraries() -> None:
 def test_lightgbm_still_usable_and_pandas_importable_afterwards() -> None:
     code = (
         "import numpy as np\n"
-        "from service.lgb import import_lightgbm\n"
+        "from service.booster import import_lightgbm\n"
         "lgb = import_lightgbm()\n"
         "import pandas\n"
         "print(lgb.Booster.__name__, pandas.__name__)\n"
@@ -86,3 +86,25 @@ def test_the_bento_pins_every_package_its_code_imports() -> None:
             assert metadata.version(package) == pins[package], (
                 f"{package}: installed != bentofile {pins[package]}"
             )
+
+
+def test_writing_payload_records_imports_no_pandas(tmp_path) -> None:
+    """``pa.array`` would import pandas on first use; the worker's writer builds arrays from buffers."""
+    code = (
+        "import sys, numpy as np\n"
+        "from service.payload_log import PayloadLogWriter\n"
+        f"w = PayloadLogWriter({str(tmp_path)!r}, ['a'], max_bytes=10**6, segment_max_bytes=10**6, "
+        "segment_max_age_s=60, queue_size=10)\n"
+        "w.submit(['r-0'], [None], 'm:1', ['features'], np.zeros((1, 1)), np.array([.5]), np.array([True]))\n"
+        "w.close()\n"
+        "print('pandas' in sys.modules, len(list(__import__('pathlib').Path(sys.argv[1]).iterdir())))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.split() == ["False", "1"]

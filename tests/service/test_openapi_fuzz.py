@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from tests.service.serving import ServedService
+from deploy.bento_server import BentoServer
 
 REJECTION_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429",
                       "5xx"]  # fmt: skip
@@ -15,7 +15,7 @@ REJECTION_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "413", "4
 documented, to a batch above its limit (a body breaking the schema's ``maxItems``) or an oversized body."""
 
 
-def test_api_never_errors_and_matches_its_schema(server: ServedService) -> None:
+def test_api_never_errors_and_matches_its_schema(server: BentoServer) -> None:
     """Valid and invalid bodies for every operation, all of schemathesis' default checks."""
     config = SchemathesisConfig.from_dict(
         {"checks": {"negative_data_rejection": {"expected-statuses": REJECTION_STATUSES}}}

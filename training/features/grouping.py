@@ -88,15 +88,19 @@ def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def _stable_group_order(codes: np.ndarray, n: int) -> np.ndarray:
     """Permutation putting ``codes`` (0 <= code < n) in ascending order, ties in their original order.
 
-    Uses pandas' linear-time counting sort (the one its groupby uses) when available, several times
-    faster than a comparison sort at tens of millions of rows; numpy's stable argsort otherwise.
+    A least-significant-digit radix sort on 16-bit digits: numpy's stable sort of 16-bit integers is a
+    linear-time radix sort, several times faster than its stable sort of int64 at millions of rows (two
+    passes cover up to 2**32 groups). Each pass is stable, so the result equals a stable argsort. A whole
+    feature build measured within noise of one with pandas' private counting sort (``groupsort_indexer``).
     """
-    try:
-        from pandas._libs.algos import groupsort_indexer
-    except ImportError:  # pragma: no cover - pandas internals moved
-        return np.argsort(codes, kind="stable")
-    order, _ = groupsort_indexer(codes.astype(np.intp, copy=False), n)
-    return order.astype(np.int64, copy=False)
+    codes = np.asarray(codes, dtype=np.int64)
+    order = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while (n - 1) >> shift > 0:
+        digit = ((codes[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
 
 
 class Groups:

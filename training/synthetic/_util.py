@@ -87,26 +87,6 @@ def expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parent, position
 
 
-def group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of ``values`` per group (NaN values ignored); returns (mean, count), mean NaN where count is 0."""
-    ok = ~np.isnan(values)
-    count = np.bincount(groups[ok], minlength=n_groups).astype(np.float64)
-    total = np.bincount(groups[ok], weights=values[ok], minlength=n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-    mean[count == 0] = np.nan
-    return mean, count
-
-
-def group_max(values: np.ndarray, groups: np.ndarray, n_groups: int, empty: float = 0.0) -> np.ndarray:
-    """Max of ``values`` per group (NaN ignored), ``empty`` for groups without a value."""
-    out = np.full(n_groups, -np.inf)
-    ok = ~np.isnan(values)
-    np.maximum.at(out, groups[ok], values[ok])
-    out[np.isinf(out)] = empty
-    return out
-
-
 def negative_binomial(rng: np.random.Generator, mean: np.ndarray, dispersion: float) -> np.ndarray:
     """Counts with the given mean and shape ``dispersion`` (smaller = more spread)."""
     mean = np.asarray(mean, dtype=np.float64)

@@ -47,7 +47,7 @@ def test_eight_tables_with_kaggle_shapes() -> None:
         assert schema.name == name
         assert schema.file_name == f"{name}.csv"
         assert len(schema.column_names) == n_columns == len(set(schema.column_names))
-        counts = [len(schema.names_of_kind(kind)) for kind in ("int", "float", "str")]
+        counts = [sum(c.kind == kind for c in schema.columns) for kind in ("int", "float", "str")]
         assert counts == [n_int, n_float, n_str], name
 
 
@@ -131,7 +131,7 @@ def test_every_real_label_is_known(homecredit_sample: Path) -> None:
             files.append(homecredit_sample / EXTRA_SAMPLES[name])
         for path in files:
             real = pd.read_csv(path, dtype=str)
-            for column in schema.names_of_kind("str"):
+            for column in [c.name for c in schema.columns if c.kind == "str"]:
                 seen = set(real[column].dropna()) - {MISSING_LABEL}
                 unknown = seen - set(schema.column(column).categories)
                 assert not unknown, (path.name, column, unknown)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.features.grouping import Groups, label_codes, safe_ratio
+from training.features.grouping import Groups, _stable_group_order, label_codes, safe_ratio
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,11 @@ def test_safe_ratio_never_gives_infinity() -> None:
     got = safe_ratio(np.array([1.0, 0.0, -1.0, 2.0, np.nan]), np.array([0.0, 0.0, 0.0, 4.0, 1.0]))
     assert np.isnan(got[[0, 1, 2, 4]]).all()
     assert got[3] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "n_groups"), [(0, 0), (1, 1), (1000, 7), (200_000, 70_000), (50_000, 3_000_000)]
+)
+def test_group_order_is_a_stable_sort(n_rows: int, n_groups: int) -> None:
+    codes = np.random.default_rng(n_rows).integers(0, max(n_groups, 1), n_rows)
+    np.testing.assert_array_equal(_stable_group_order(codes, n_groups), np.argsort(codes, kind="stable"))

@@ -1,9 +1,7 @@
-"""The Starlette app mounted into the BentoML service: ``/spec``, ``/docs.json``, and the scoring routes.
+"""The Starlette app mounted into the BentoML service: the contract documents ``/spec`` and ``/docs.json``.
 
-``POST /score`` and ``POST /explain`` are normally answered by the front door before BentoML's middleware
-stack (``service/front_door.py``); the routes here serve them only when the front door is switched off
-(``CREDIT_SCORING_FRONT_DOOR=false``), with the same handlers (``service/handlers.py``). Measurements are in
-BENCHMARKS.md.
+``POST /score`` and ``POST /explain`` never reach it: the front door (``service/front_door.py``) answers them
+before BentoML's middleware stack.
 """
 
 from __future__ import annotations
@@ -19,29 +17,9 @@ from starlette.routing import Route
 
 from service import handlers
 from service.applicant.document import ROW_LIMITS
-from service.errors import ServiceError
-from service.handlers import Reply
+from service.handlers import Reply, ScoringState
 from service.openapi import applicant_json_schema, build_openapi
 from service.request_schema import RequestSchema
-from service.state import ScoringState
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) anything larger than ``limit`` bytes before or while reading it."""
-    error = handlers.content_type_error(request.headers.get("content-type"))
-    if error is not None:
-        raise error
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise handlers.body_too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise handlers.body_too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _response(reply: Reply) -> Response:
@@ -79,21 +57,7 @@ def _openapi_document(state: ScoringState) -> bytes:
 
 
 def build_app(state: ScoringState) -> Starlette:
-    """The Starlette app with ``POST /score``, ``POST /explain``, ``GET /spec`` and ``GET /docs.json``."""
-
-    async def score(request: Request) -> Response:
-        try:
-            body = await read_body(request, state.settings.max_body_bytes)
-        except ServiceError as error:
-            return _response(handlers.error_reply(state, error))
-        return _response(await handlers.score(state, body))
-
-    async def explain(request: Request) -> Response:
-        try:
-            body = await read_body(request, state.settings.max_body_bytes)
-        except ServiceError as error:
-            return _response(handlers.error_reply(state, error))
-        return _response(await handlers.explain(state, body))
+    """The Starlette app with ``GET /spec`` and ``GET /docs.json``."""
 
     async def spec(_: Request) -> Response:
         model = state.model
@@ -123,8 +87,6 @@ def build_app(state: ScoringState) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/score", score, methods=["POST"]),
-            Route("/explain", explain, methods=["POST"]),
             Route("/spec", spec, methods=["GET"]),
             Route("/docs.json", openapi, methods=["GET"]),
         ]

@@ -1,4 +1,7 @@
-"""LightGBM for the scoring path: imported without its optional integrations, and a one-row fast path.
+"""Predicting with a bundle's LightGBM booster: probabilities of default and TreeSHAP contributions.
+
+:class:`Scorer` is what the scoring routes and the explainer call; :class:`LoadedModel` is a bundle as served
+(its exact tag, its warmed-up scorer and its applicant evaluator), which ``service/loader.py`` builds.
 
 ``import lightgbm`` pulls in pandas and scikit-learn when they are installed (about 3 s and 150 MB per
 worker) although the scoring path only needs ``Booster`` on numpy arrays. Hiding those packages while
@@ -6,7 +9,10 @@ LightGBM's compatibility module probes for them makes it fall back to its numpy-
 importable again afterwards for code that really needs them.
 
 :class:`SingleRowPredictor` predicts one row through LightGBM's C API single-row *fast* functions, without
-the per-call set-up of ``Booster.predict`` (see BENCHMARKS.md, "Service").
+the per-call set-up of ``Booster.predict`` (see BENCHMARKS.md, "Service"). LightGBM's Python package has
+no public wrapper for those functions, so this module is the one place that uses its private ``basic._LIB``
+(the loaded C library) and ``basic._safe_call`` (its error check), as they are in LightGBM 4.3-4.7;
+``tests/service/test_booster.py`` fails with a clear message if an upgrade removes them.
 """
 
 from __future__ import annotations
@@ -14,9 +20,13 @@ from __future__ import annotations
 import ctypes
 import sys
 import weakref
+from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
+
+from service.applicant.evaluate import FeatureRow
+from service.bundle import Bundle
 
 _OPTIONAL_INTEGRATIONS = (
     "pandas",
@@ -48,8 +58,6 @@ def import_lightgbm() -> ModuleType:
 
 PREDICT_NORMAL = 0
 """LightGBM's ``C_API_PREDICT_NORMAL``: probabilities (the objective's transform applied)."""
-PREDICT_RAW_SCORE = 1
-"""LightGBM's ``C_API_PREDICT_RAW_SCORE``: raw scores (log-odds for a binary model)."""
 PREDICT_CONTRIB = 3
 """LightGBM's ``C_API_PREDICT_CONTRIB``: TreeSHAP contributions, base value last."""
 
@@ -80,13 +88,13 @@ class SingleRowPredictor:
     def __init__(
         self,
         booster: object,
-        predict_types: tuple[int, ...] = (PREDICT_NORMAL, PREDICT_RAW_SCORE, PREDICT_CONTRIB),
+        predict_types: tuple[int, ...] = (PREDICT_NORMAL, PREDICT_CONTRIB),
     ) -> None:
         basic = import_lightgbm().basic
         if booster.num_model_per_iteration() != 1:  # type: ignore[attr-defined]
             raise ValueError("the single-row fast path supports binary and regression boosters only")
-        self._lib = basic._LIB
-        self._safe_call = basic._safe_call
+        self._lib = basic._LIB  # private: see the module docstring
+        self._safe_call = basic._safe_call  # private: see the module docstring
         self._predict_fast = self._lib.LGBM_BoosterPredictForMatSingleRowFast
         self.n_features: int = booster.num_feature()  # type: ignore[attr-defined]
         booster_handle = booster._handle  # type: ignore[attr-defined]
@@ -151,3 +159,66 @@ def _free_fast_configs(lib: object, handles: list[object], booster: object) -> N
     for handle in handles:
         lib.LGBM_FastConfigFree(handle)  # type: ignore[attr-defined]
     handles.clear()
+
+
+class Scorer:
+    """Probabilities of default and TreeSHAP contributions from one bundle's booster.
+
+    One-row inputs go through :class:`SingleRowPredictor` (the same results as ``Booster.predict`` without
+    its per-call set-up) unless ``single_row_fast`` is false; larger inputs through ``Booster.predict``.
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        model_tag: str,
+        *,
+        multithread_min_rows: int = 2000,
+        single_row_fast: bool = True,
+    ) -> None:
+        lightgbm = import_lightgbm()
+        self.booster = lightgbm.Booster(model_str=bundle.booster_text)
+        self.threshold = float(bundle.threshold)
+        """Probabilities at or above it are refused."""
+        self.model_tag = model_tag
+        self.n_features = len(bundle.features)
+        self.multithread_min_rows = multithread_min_rows
+        if self.booster.num_feature() != self.n_features:
+            raise ValueError(
+                f"booster expects {self.booster.num_feature()} features, the spec lists {self.n_features}"
+            )
+        self.single_row: SingleRowPredictor | None = None
+        if single_row_fast and self.booster.num_model_per_iteration() == 1:
+            self.single_row = SingleRowPredictor(self.booster)
+
+    def _threads(self, n_rows: int) -> int:
+        # OpenMP start-up dominates small inputs; 0 = LightGBM's default (all cores).
+        return 1 if n_rows < self.multithread_min_rows else 0
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        """Probability of default for each row of ``matrix`` (n_rows, n_features)."""
+        if self.single_row is not None and len(matrix) == 1:
+            return self.single_row.predict(matrix, PREDICT_NORMAL)
+        return self.booster.predict(matrix, num_threads=self._threads(len(matrix)))
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """TreeSHAP contributions, shape (n_rows, n_features + 1); the last column is the base value."""
+        if self.single_row is not None and len(matrix) == 1:
+            return self.single_row.predict(matrix, PREDICT_CONTRIB)
+        return self.booster.predict(matrix, pred_contrib=True, num_threads=self._threads(len(matrix)))
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A bundle read from the model store, with its exact tag and a warmed-up scorer."""
+
+    tag: str
+    """Exact ``name:version`` of the bundle."""
+    bundle: Bundle
+    """The bundle (without its reference sample, which needs pandas)."""
+    scorer: Scorer
+    """The booster, already used once for a warm-up prediction."""
+    feature_row: FeatureRow | None = None
+    """Computes the model's features from an applicant document; ``None`` when this service cannot."""
+    applicant_unavailable: str | None = None
+    """Why applicant documents cannot be scored with this bundle (``None`` when they can)."""

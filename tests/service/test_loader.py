@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from service.bento_models import pinned_bundle_tag, served_bento_model_tags, settings_for_served_bento
+from service.loader import pinned_bundle_tag, served_bento_model_tags, settings_for_served_bento
 from service.settings import ServiceSettings
 
 SHIPPED = ["credit_scorer:shipped1", "other_model:v9"]

@@ -1,4 +1,5 @@
-"""The one-row fast path (`LGBM_BoosterPredictForMatSingleRowFast`) answers what `Booster.predict` does."""
+"""The booster module: the one-row fast path (`LGBM_BoosterPredictForMatSingleRowFast`) answers what
+`Booster.predict` does, and the private LightGBM names it relies on are still there."""
 
 from __future__ import annotations
 
@@ -9,15 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from service.booster import PREDICT_CONTRIB, PREDICT_NORMAL, Scorer, SingleRowPredictor, import_lightgbm
 from service.bundle import Bundle, CostWeights, FeatureSpec
-from service.lgb import (
-    PREDICT_CONTRIB,
-    PREDICT_NORMAL,
-    PREDICT_RAW_SCORE,
-    SingleRowPredictor,
-    import_lightgbm,
-)
-from service.scorer import Scorer
 
 N_FEATURES = 25
 TOLERANCE = 1e-12
@@ -92,11 +86,26 @@ def _bundle(booster: object) -> Bundle:
     )
 
 
+def test_lightgbm_still_has_the_private_names_the_fast_path_uses() -> None:
+    basic = import_lightgbm().basic
+    missing = [name for name in ("_LIB", "_safe_call") if not hasattr(basic, name)]
+    assert not missing, (
+        f"lightgbm {import_lightgbm().__version__} has no basic.{', basic.'.join(missing)}: "
+        "service/booster.py's SingleRowPredictor must be adapted to this LightGBM release"
+    )
+    for symbol in (
+        "LGBM_BoosterPredictForMatSingleRowFastInit",
+        "LGBM_BoosterPredictForMatSingleRowFast",
+        "LGBM_BoosterCalcNumPredict",
+        "LGBM_FastConfigFree",
+    ):
+        assert hasattr(basic._LIB, symbol), f"LightGBM's C library no longer exports {symbol}"
+
+
 @pytest.mark.parametrize(
     ("predict_type", "kwargs"),
     [
         (PREDICT_NORMAL, {}),
-        (PREDICT_RAW_SCORE, {"raw_score": True}),
         (PREDICT_CONTRIB, {"pred_contrib": True}),
     ],
 )
@@ -121,7 +130,7 @@ def test_scorer_one_row_matches_the_booster_path(booster: object, rows: np.ndarr
     plain = Scorer(_bundle(booster), "test:1", single_row_fast=False)
     assert fast.single_row is not None
     assert plain.single_row is None
-    for method in ("probabilities", "margins", "contributions"):
+    for method in ("probabilities", "contributions"):
         for i in range(0, len(rows), 7):
             row = rows[i : i + 1]
             got, expected = getattr(fast, method)(row), getattr(plain, method)(row)

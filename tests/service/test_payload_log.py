@@ -1,0 +1,224 @@
+"""The payload log from the worker's side: records reach the spool as the documented Arrow segments through
+the real writer thread; rotation, the spool bound, write failures and a full queue are counted, not raised."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from service.payload_log import (
+    CLOSED_SUFFIX,
+    OPEN_SUFFIX,
+    PAYLOAD_LOG_VERSION,
+    PayloadLogWriter,
+    Submitted,
+    payload_schema,
+    record_batch,
+)
+from tests.service.serving import wait_for
+from tests.service.spool_records import read_segment, read_spool
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _writer(spool: Path, **kwargs) -> tuple[PayloadLogWriter, dict[str, int]]:
+    """A writer of two features ``a`` and ``b``, and the counts of its callbacks (``written`` and drops)."""
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def on_dropped(reason: str, n: int) -> None:
+        with lock:
+            counts[reason] = counts.get(reason, 0) + n
+
+    def on_written(n: int, nbytes: int) -> None:
+        with lock:
+            counts["written"] = counts.get("written", 0) + n
+
+    options = {"max_bytes": 10**9, "segment_max_bytes": 10**6, "segment_max_age_s": 60.0, "queue_size": 1000}
+    options.update(kwargs)
+    writer = PayloadLogWriter(
+        spool, ["a", "b"], on_dropped=on_dropped, on_written=on_written, writer_id="w1", **options
+    )
+    return writer, counts
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    wait_for(condition, timeout_s=10.0, interval_s=0.01)
+
+
+def _submit(writer: PayloadLogWriter, first: int, n: int, *, refused: bool = False) -> None:
+    writer.submit(
+        [f"w1-{i:x}" for i in range(first, first + n)],
+        [f"c{i}" for i in range(first, first + n)],
+        "m:1",
+        ["applicant"] * n,
+        np.array([[1.5, np.nan]] * n),
+        np.full(n, 0.25),
+        np.full(n, refused),
+    )
+
+
+def test_a_segment_is_an_arrow_stream_with_every_documented_column(tmp_path: Path) -> None:
+    writer, counts = _writer(tmp_path)
+    _submit(writer, 10, 2, refused=True)
+    writer.close()
+    (segment,) = tmp_path.iterdir()
+    assert segment.name == f"seg-w1-00000001{CLOSED_SUFFIX}"
+    table = pa.ipc.open_stream(segment.read_bytes()).read_all()  # a plain Arrow reader reads it whole
+    assert table.schema.metadata == {b"payload_log_version": str(PAYLOAD_LOG_VERSION).encode()}
+    assert table.schema.names == [
+        "time", "request_id", "caller_id", "model_tag", "input", "probability", "decision", "features",
+    ]  # fmt: skip
+    first, second = table.to_pylist()
+    assert abs(first["time"] - datetime.now(UTC)).total_seconds() < 30
+    assert {k: v for k, v in first.items() if k not in ("time", "features")} == {
+        "request_id": "w1-a",
+        "caller_id": "c10",
+        "model_tag": "m:1",
+        "input": "applicant",
+        "probability": 0.25,
+        "decision": "refuse",
+    }
+    assert first["features"]["a"] == 1.5 and math.isnan(first["features"]["b"])
+    assert second["request_id"] == "w1-b" and second["caller_id"] == "c11"
+    assert counts == {"written": 2}
+
+
+def test_requests_drained_together_are_written_as_alone() -> None:
+    """Requests in one batch give the same records as the same requests encoded one by one."""
+    rng = np.random.default_rng(3)
+    schema = payload_schema(["a", "b"])
+    requests = []
+    for seq, size in ((0, 1), (1, 3), (4, 1), (5, 2)):
+        matrix = rng.random((size, 2)) * 1e5
+        matrix[0, 1] = np.nan
+        ids = [f"w1-{seq + i:x}" for i in range(size)]
+        callers = [None if i % 2 else f"caller-{seq + i}" for i in range(size)]
+        forms = ["features" if i % 2 else "applicant" for i in range(size)]
+        requests.append(Submitted(1_790_000_000 + seq / 7, ids, callers, f"m:{seq % 2}", forms, matrix,
+                                  rng.random(size), rng.random(size) > 0.5))  # fmt: skip
+    together = pa.Table.from_batches([record_batch(schema, requests)])
+    alone = pa.Table.from_batches([record_batch(schema, [r]) for r in requests])
+    assert together.num_rows == 7
+    assert together.drop_columns("features").equals(alone.drop_columns("features"))
+    for name in ("a", "b"):  # NaN (missing) compares equal here, not in Table.equals
+        np.testing.assert_array_equal(
+            together.column("features").combine_chunks().field(name).to_numpy(),
+            alone.column("features").combine_chunks().field(name).to_numpy(),
+        )
+    assert together.column("request_id").to_pylist() == [f"w1-{i:x}" for i in range(7)]
+    assert together.column("time").to_pylist()[1] == datetime.fromtimestamp(1_790_000_000 + 1 / 7, UTC)
+
+
+def test_records_reach_the_spool_through_the_thread_and_segments_rotate(tmp_path: Path) -> None:
+    writer, counts = _writer(tmp_path, segment_max_bytes=1200)
+    writer.start()
+    for i in range(10):
+        _submit(writer, i, 1)
+        _until(lambda n=i + 1: counts.get("written") == n)  # each record in its own batch: segments rotate
+    writer.close()
+    segments = sorted(tmp_path.iterdir())
+    assert len(segments) > 1 and all(p.name.endswith(CLOSED_SUFFIX) for p in segments)
+    assert [r["request_id"] for r in read_spool(tmp_path)] == [f"w1-{i:x}" for i in range(10)]
+    assert counts == {"written": 10}
+
+
+def test_an_old_segment_is_closed_and_an_open_one_is_readable_up_to_its_last_batch(tmp_path: Path) -> None:
+    writer, _ = _writer(tmp_path)
+    _submit(writer, 0, 3)
+    writer.flush()
+    (open_segment,) = tmp_path.iterdir()
+    assert open_segment.name.endswith(OPEN_SUFFIX)
+    with open_segment.open("ab") as segment:  # what a reader may see while a batch is being written
+        segment.write(b"\xff\xff\xff\xff\x10\x00")
+    assert read_segment(open_segment).num_rows == 3
+    os.truncate(open_segment, open_segment.stat().st_size - 6)
+    writer._segments.segment_max_age_s = 0.0
+    writer.flush()
+    assert [p.name.endswith(CLOSED_SUFFIX) for p in tmp_path.iterdir()] == [True]
+    writer.close()
+
+
+def test_queue_full_drops_instead_of_blocking(tmp_path: Path) -> None:
+    writer, counts = _writer(tmp_path, queue_size=5)  # thread not started: nothing is taken off the queue
+    for i in range(4):
+        _submit(writer, i * 2, 2)
+    assert counts == {"queue_full": 4}  # 4 of 8 queued, nothing taken off the queue
+    writer.close()
+    assert len(read_spool(tmp_path)) == 4 and counts["written"] == 4
+
+
+def test_full_spool_drops_whole_batches_and_counts_them(tmp_path: Path) -> None:
+    writer, counts = _writer(tmp_path, max_bytes=2500)
+    for i in range(8):
+        _submit(writer, i * 2, 2)
+        writer.flush()
+    writer.close()
+    assert counts["written"] + counts["spool_full"] == 16 and counts["spool_full"] > 0
+    assert sum(p.stat().st_size for p in tmp_path.iterdir()) <= 2500  # schemas and end markers included
+    assert len(read_spool(tmp_path)) == counts["written"]
+
+
+def test_unwritable_directory_counts_write_errors(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    writer, counts = _writer(blocker / "spool")
+    _submit(writer, 0, 3)
+    writer.flush()
+    _submit(writer, 3, 1)
+    writer.close()
+    assert counts == {"write_error": 4}
+
+
+def test_a_failed_write_is_cut_back_and_the_segment_stays_readable(tmp_path: Path, monkeypatch) -> None:
+    writer, counts = _writer(tmp_path)
+    _submit(writer, 0, 2)
+    writer.flush()
+    real_write = os.write
+
+    def half_then_fail(fd: int, data) -> int:  # a disk that fills up in the middle of a batch
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_fail)
+    _submit(writer, 2, 3)
+    writer.flush()
+    monkeypatch.setattr(os, "write", real_write)
+    _submit(writer, 5, 1)
+    writer.close()
+    assert counts == {"written": 3, "write_error": 3}
+    assert [r["request_id"] for r in read_spool(tmp_path)] == ["w1-0", "w1-1", "w1-5"]
+
+
+def test_records_that_cannot_be_encoded_are_counted_not_lost_silently(tmp_path: Path) -> None:
+    writer, counts = _writer(tmp_path)
+    writer.submit(["w1-0"], [None], "m:1", ["features"], np.zeros((1, 3)), np.array([0.5]), np.array([False]))
+    _submit(writer, 1, 1)
+    writer.close()
+    assert counts == {"write_error": 2}  # both were in the one batch the bad matrix spoiled
+
+
+def test_submitting_from_many_threads_loses_nothing(tmp_path: Path) -> None:
+    writer, counts = _writer(tmp_path, queue_size=100_000)
+    writer.start()
+
+    def submit_many(thread: int) -> None:
+        for i in range(200):
+            _submit(writer, thread * 1000 + i, 1)
+
+    threads = [threading.Thread(target=submit_many, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    ids = [r["request_id"] for r in read_spool(tmp_path)]
+    assert len(ids) == len(set(ids)) == 800 and counts == {"written": 800}
