@@ -59,21 +59,10 @@ class RecordParser:
         self.feature_names = list(feature_names)
 
     def parse(self, batches: Sequence[pa.RecordBatch]) -> ParsedBatch:
-        """The valid records of ``batches``, in order (consecutive batches of one schema are checked as one:
-        the cost is per batch, and a worker writes small batches at low traffic)."""
-        parts = [self._parse_one(batch) for batch in _joined(batches)]
-        malformed: Counter[str] = Counter()
-        for part in parts:
-            malformed.update(part.malformed)
-        if not parts:
-            return self._empty(malformed)
-        return ParsedBatch(
-            times=np.concatenate([p.times for p in parts]),
-            features=np.concatenate([p.features for p in parts]),
-            probabilities=np.concatenate([p.probabilities for p in parts]),
-            refused=np.concatenate([p.refused for p in parts]),
-            malformed=malformed,
-        )
+        """The valid records of ``batches``, in order. The batches come from one segment and share its schema;
+        they are checked as one batch (the cost is per batch, and a worker writes small ones at low traffic).
+        """
+        return self._parse_one(_joined(batches)) if batches else self._empty(Counter())
 
     def _empty(self, malformed: Counter[str]) -> ParsedBatch:
         return ParsedBatch(
@@ -131,22 +120,12 @@ class RecordParser:
         return values, present & ~np.isinf(values).any(axis=1)
 
 
-def _joined(batches: Sequence[pa.RecordBatch]) -> list[pa.RecordBatch]:
-    """``batches`` with each run of consecutive batches sharing a schema combined into one batch."""
-    runs: list[list[pa.RecordBatch]] = []
-    for batch in batches:
-        if runs and runs[-1][0].schema.equals(batch.schema, check_metadata=True):
-            runs[-1].append(batch)
-        else:
-            runs.append([batch])
-    joined = []
-    for run in runs:
-        if len(run) == 1:
-            joined.append(run[0])
-            continue
-        table = pa.Table.from_batches(run).combine_chunks()
-        joined.extend(table.to_batches() or [])
-    return joined
+def _joined(batches: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
+    """``batches`` of one schema as a single batch."""
+    if len(batches) == 1:
+        return batches[0]
+    table = pa.Table.from_batches(batches, schema=batches[0].schema).combine_chunks()
+    return table.to_batches()[0] if table.num_rows else batches[0].slice(0, 0)
 
 
 def _times(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -45,17 +45,15 @@ def window_from_records_file(
     them read in name order), and the records and unreadable segment ends skipped."""
     path = Path(path)
     files = sorted(path.glob(f"{SEGMENT_PREFIX}*")) if path.is_dir() else [path]
-    batches: list = []
-    truncated = 0
-    for file in files:
-        read, cut = read_segment_file(file)
-        batches.extend(read)
-        truncated += cut
-    batch = RecordParser(feature_names).parse(batches)
-    batch.malformed["truncated"] += truncated
+    parser = RecordParser(feature_names)
     window = RollingWindow(len(feature_names), max(max_records, 1))
-    window.append(batch)
-    return window.view(max_records), sum(batch.malformed.values())
+    skipped = 0
+    for file in files:
+        read, truncated = read_segment_file(file)
+        batch = parser.parse(read)
+        window.append(batch)
+        skipped += sum(batch.malformed.values()) + truncated
+    return window.view(max_records), skipped
 
 
 def window_frame(view: WindowView, feature_names: list[str]) -> pd.DataFrame:

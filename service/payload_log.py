@@ -117,7 +117,7 @@ def record_batch(schema: pa.Schema, requests: Sequence[Submitted]) -> pa.RecordB
         features,
     ]
     if any(len(column) != n for column in columns):
-        raise ValueError(f"requests of {n} records do not describe {n} of each value")
+        raise ValueError(f"the columns of {n} records do not all hold {n} values")
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 

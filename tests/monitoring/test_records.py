@@ -41,13 +41,22 @@ def test_valid_records_become_columns_in_the_bundle_order() -> None:
     shuffled = record(
         features={"c": 30.0, "extra": 7.0, "a": 10.0, "b": math.nan}, decision="refuse", probability=1.0
     )
-    parsed = RecordParser(NAMES).parse([batch_of(record()), batch_of(shuffled, names=other_order)])
-    assert len(parsed) == 2
-    np.testing.assert_array_equal(parsed.features, [[1.5, np.nan, 3.0], [10.0, np.nan, 30.0]])
-    assert parsed.times.tolist() == [TIME.timestamp()] * 2
-    assert parsed.probabilities.tolist() == [0.25, 1.0]
-    assert parsed.refused.tolist() == [False, True]
-    assert not parsed.malformed
+    parser = RecordParser(NAMES)
+    ours, theirs = parser.parse([batch_of(record())]), parser.parse([batch_of(shuffled, names=other_order)])
+    np.testing.assert_array_equal(ours.features, [[1.5, np.nan, 3.0]])
+    np.testing.assert_array_equal(theirs.features, [[10.0, np.nan, 30.0]])
+    assert ours.times.tolist() == theirs.times.tolist() == [TIME.timestamp()]
+    assert (ours.probabilities.tolist(), theirs.probabilities.tolist()) == ([0.25], [1.0])
+    assert (ours.refused.tolist(), theirs.refused.tolist()) == ([False], [True])
+    assert not ours.malformed and not theirs.malformed
+
+
+def test_the_batches_of_a_segment_are_checked_together_in_order() -> None:
+    decisions = ["accept", "accept", "accept", "maybe", "accept", "accept"]
+    batches = [batch_of(record(probability=i / 10, decision=d)) for i, d in enumerate(decisions)]
+    parsed = RecordParser(NAMES).parse(batches)
+    assert parsed.probabilities.tolist() == [0.0, 0.1, 0.2, 0.4, 0.5]
+    assert dict(parsed.malformed) == {"bad_decision": 1}
 
 
 @pytest.mark.parametrize(
@@ -77,16 +86,21 @@ def test_a_batch_of_another_version_or_shape_is_skipped_whole() -> None:
     text_features = payload_schema(NAMES).set(
         7, pa.field("features", pa.struct([(n, pa.string()) for n in NAMES]))
     )
-    parsed = RecordParser(NAMES).parse(
-        [
-            batch_of(record(), record(), schema=future),
-            batch_of(record(features={"a": 1.0, "b": 2.0}), names=["a", "b"], schema=lacking),
-            batch_of(record(features={"a": "x", "b": "y", "c": "z"}), schema=text_features),
-            batch_of(record()),
-        ]
-    )
-    assert len(parsed) == 1
-    assert dict(parsed.malformed) == {"unknown_version": 2, "bad_schema": 2}
+    parser = RecordParser(NAMES)
+    segments = [
+        [batch_of(record(), record(), schema=future)],
+        [batch_of(record(features={"a": 1.0, "b": 2.0}), names=["a", "b"], schema=lacking)],
+        [batch_of(record(features={"a": "x", "b": "y", "c": "z"}), schema=text_features)],
+        [batch_of(record())],
+    ]
+    parsed = [parser.parse(batches) for batches in segments]
+    assert [len(p) for p in parsed] == [0, 0, 0, 1]
+    assert [dict(p.malformed) for p in parsed] == [
+        {"unknown_version": 2},
+        {"bad_schema": 1},
+        {"bad_schema": 1},
+        {},
+    ]
 
 
 def test_an_empty_read_gives_empty_columns_of_the_right_shape() -> None:
