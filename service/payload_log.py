@@ -2,11 +2,12 @@
 
 The request path only calls :meth:`PayloadLogWriter.submit`, which appends one tuple per request to a deque
 and returns: it never blocks, never raises, and never wakes another thread (a wake-up per request costs a
-thread switch and a GIL hand-over). Every ``flush_interval_s`` a daemon thread takes what has accumulated,
-builds one Arrow record batch of it (columnar: a few vectorised copies per drain, not per record) and appends
-it to the current segment with one ``write``. The format and the segment rules are the contract in
-``docs/payload-log.md``; the drift sidecar is the reader. BENCHMARKS.md ("The payload log's format") has the
-measurement that chose this format over JSON lines.
+thread switch and a GIL hand-over). Every ``flush_interval_s`` a daemon thread asks the event loop that
+submits to encode what has accumulated into one Arrow record batch, between two requests (columnar: a few
+vectorised copies per drain, ~3 µs per record), then appends it to the current segment with one ``write``.
+Without an event loop (tests, scripts) the thread encodes itself. The format and the segment rules are the
+contract in ``docs/payload-log.md``; the drift sidecar is the reader. BENCHMARKS.md ("The payload log's
+format") has the measurement that chose this format over JSON lines.
 
 Records are dropped, and counted, when:
 
@@ -18,6 +19,7 @@ Records are dropped, and counted, when:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -50,6 +52,7 @@ END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 _SPOOL_RESCAN_S = 1.0
 _ERROR_LOG_INTERVAL_S = 30.0
 _REOPEN_WAIT_S = 1.0
+_ENCODE_WAIT_S = 0.5
 
 
 def payload_schema(feature_names: Sequence[str]) -> pa.Schema:
@@ -281,6 +284,14 @@ class SpoolSegments:
         return total
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     written = 0
@@ -324,6 +335,10 @@ class PayloadLogWriter:
         self._queue: deque[Submitted] = deque()  # append/popleft are atomic: no lock on the request path
         self._submitted = 0  # grows only on the request path
         self._settled = 0  # written or dropped after being queued; grows only in the writer thread
+        self._loop: asyncio.AbstractEventLoop | None = None  # the event loop that submits, once seen
+        self._encode_lock = threading.Lock()
+        self._encoded = threading.Event()
+        self._encoded_messages: deque[tuple[bytes, int]] = deque()  # waiting for the writer thread
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="payload-log-writer", daemon=True)
         self._closed = False
@@ -351,6 +366,8 @@ class PayloadLogWriter:
                 self._on_dropped("queue_full", n)
                 return
             self._submitted += n
+            if self._loop is None:  # before the append: the writer thread must see the loop with the record
+                self._loop = _running_loop()
             self._queue.append(
                 Submitted(
                     time.time(), request_ids, caller_ids, model_tag, forms, matrix, probabilities, refused
@@ -372,47 +389,83 @@ class PayloadLogWriter:
             self._segments.close()
 
     def flush(self) -> None:
-        """Append everything queued so far (the writer thread calls this every ``flush_interval_s``)."""
-        requests: list[Submitted] = []
-        while self._queue:
-            requests.append(self._queue.popleft())
-        if requests:
-            self._write(requests)
-        self._segments.close_if_old()
+        """Encode everything queued so far in this thread and append it."""
+        self._encode_queued()
+        self._append_encoded()
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval_s):
             try:
-                self.flush()
-            except Exception:  # keep the thread alive whatever happens; drops were counted in _write
+                if not self._encoded_by_loop():
+                    self._encode_queued()
+                self._append_encoded()
+            except Exception:  # keep the thread alive whatever happens; drops were counted
                 logger.exception("payload log: writer iteration failed")
         try:
             self.flush()
         finally:
             self._segments.close()
 
-    def _write(self, requests: list[Submitted]) -> None:
-        n_records = sum(len(r.probabilities) for r in requests)
+    def _encoded_by_loop(self) -> bool:
+        """Ask the submitting event loop to encode what is queued, between two requests, and wait for it.
+
+        Encoding is Python work that needs the GIL; done in this thread it made the event loop wait for the
+        GIL at every switch (measured: +11 µs of event-loop CPU per request, BENCHMARKS.md). False when
+        there is no loop, it is closed, or it did not get to it within half a second.
+        """
+        loop = self._loop
+        if loop is None or not self._queue:
+            return False
+        self._encoded.clear()
         try:
-            try:
-                message = record_batch(self._schema, requests).serialize().to_pybytes()
-            except Exception:
-                logger.exception("payload log: could not encode %d records", n_records)
-                self._on_dropped("write_error", n_records)
-                return
-            if not self._segments.has_room(len(message)):
-                self._on_dropped("spool_full", n_records)
-                return
-            try:
-                self._segments.append(message, n_records)
-            except OSError as exc:
-                self._log_error("payload log: cannot write to spool %s: %s", self._segments.spool_dir, exc)
-                self._on_dropped("write_error", n_records)
-                return
-            self._on_written(n_records, len(message))
+            loop.call_soon_threadsafe(self._encode_queued)
+        except RuntimeError:  # the loop is closed
+            self._loop = None
+            return False
+        return self._encoded.wait(_ENCODE_WAIT_S)
+
+    def _encode_queued(self) -> None:
+        """Turn the queued requests into one record-batch message for the writer thread to append."""
+        try:
+            with self._encode_lock:
+                requests: list[Submitted] = []
+                while self._queue:
+                    requests.append(self._queue.popleft())
+                if not requests:
+                    return
+                n_records = sum(len(r.probabilities) for r in requests)
+                try:
+                    message = record_batch(self._schema, requests).serialize().to_pybytes()
+                except Exception:
+                    logger.exception("payload log: could not encode %d records", n_records)
+                    self._on_dropped("write_error", n_records)
+                    self._settled += n_records
+                    return
+                self._encoded_messages.append((message, n_records))
         finally:
-            self._settled += n_records
-            self._on_spool_bytes(self._segments.spool_bytes)
+            self._encoded.set()
+
+    def _append_encoded(self) -> None:
+        """Append the encoded messages to the segment (file writes release the GIL)."""
+        while self._encoded_messages:
+            message, n_records = self._encoded_messages.popleft()
+            try:
+                if not self._segments.has_room(len(message)):
+                    self._on_dropped("spool_full", n_records)
+                    continue
+                try:
+                    self._segments.append(message, n_records)
+                except OSError as exc:
+                    self._log_error(
+                        "payload log: cannot write to spool %s: %s", self._segments.spool_dir, exc
+                    )
+                    self._on_dropped("write_error", n_records)
+                    continue
+                self._on_written(n_records, len(message))
+            finally:
+                self._settled += n_records
+                self._on_spool_bytes(self._segments.spool_bytes)
+        self._segments.close_if_old()
 
     def _log_error(self, message: str, *args: object) -> None:
         now = time.monotonic()

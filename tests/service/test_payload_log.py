@@ -222,3 +222,34 @@ def test_submitting_from_many_threads_loses_nothing(tmp_path: Path) -> None:
     writer.close()
     ids = [r["request_id"] for r in read_spool(tmp_path)]
     assert len(ids) == len(set(ids)) == 800 and counts == {"written": 800}
+
+
+def test_an_event_loop_that_submits_encodes_its_own_records(tmp_path: Path, monkeypatch) -> None:
+    """Encoding is Python work: the writer thread asks the submitting loop to do it between requests."""
+    import asyncio
+
+    from service import payload_log
+
+    encoded_on: list[int] = []
+    real_record_batch = payload_log.record_batch
+
+    def recording_record_batch(schema, requests):
+        encoded_on.append(threading.get_ident())
+        return real_record_batch(schema, requests)
+
+    monkeypatch.setattr(payload_log, "record_batch", recording_record_batch)
+    writer, counts = _writer(tmp_path, flush_interval_s=0.01)
+    writer.start()
+
+    async def serve() -> int:
+        for i in range(40):
+            _submit(writer, i, 1)
+            await asyncio.sleep(0.002)
+        while counts.get("written", 0) < 40:
+            await asyncio.sleep(0.01)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(asyncio.wait_for(serve(), timeout=10))
+    writer.close()
+    assert encoded_on and set(encoded_on) == {loop_thread}
+    assert [r["request_id"] for r in read_spool(tmp_path)] == [f"w1-{i:x}" for i in range(40)]
