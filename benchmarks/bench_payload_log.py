@@ -15,7 +15,12 @@ on/off, off/on, on/off, ..., so that adjacent slices see the same machine. Per s
   (``payload-log-writer``) through ``py-spy dump --json``, which maps Python threads to OS thread ids
   (Python 3.11 does not give threads an OS-level name, so every ``/proc/.../comm`` reads ``python``).
 
-After both servers stopped, it counts the records in each spool (every request with the log on, none off).
+With ``--baseline-source`` (an export of the previous commit) a third server, **prev**, runs that code with
+the log on, in the same rounds (the order of the slices rotates every round), so this code and the previous
+one are each compared with log-off on the same machine minutes. ``--flush-interval-s`` sets this code's
+``CREDIT_SCORING_PAYLOAD_FLUSH_INTERVAL_S``.
+
+After the servers stopped, it counts the records in each spool (every request with the log on, none off).
 
 The request-path cost (``PayloadLogWriter.submit``, the only payload-log work on the event loop) is timed
 in process, as is the writer thread's encoding and writing of the same records, as a noise-free cross-check
@@ -25,12 +30,13 @@ same records. Ratios are per pair (on/off of the same pair) and their medians.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_payload_log.py [--pairs 10] [--duration 5] \
         [--warmup 3] [--json out.json] [--bentoml-home DIR [--model-tag credit_scorer:latest]] \
-        [--baseline-source DIR]
+        [--baseline-source DIR] [--flush-interval-s 0.05]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import json
 import os
@@ -43,6 +49,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 import numpy as np
 import psutil
@@ -52,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_service as bench
 
 from deploy.bento_server import BentoServer
-from service.payload_log import PayloadLogWriter, SpoolSegments, Submitted, payload_schema, record_batch
+from service.payload_log import PayloadLogWriter, QueuedRecords, SpoolSegments, payload_schema, record_batch
 from tests.service.spool_records import read_segment
 
 WRITER_THREAD_NAME = "payload-log-writer"
@@ -97,6 +104,27 @@ def spool_records(spool_dir: Path) -> int:
     return sum(read_segment(path).num_rows for path in spool_dir.glob("seg-*"))
 
 
+class Request(NamedTuple):
+    """The payload records of one scored request, as the handler submits them."""
+
+    time_s: float
+    request_ids: list[str]
+    caller_ids: list[str | None]
+    model_tag: str
+    forms: list[str]
+    matrix: np.ndarray
+    probabilities: np.ndarray
+    refused: np.ndarray
+
+
+def queued(requests: list[Request]) -> QueuedRecords:
+    """``requests`` queued as the writer queues them."""
+    out = QueuedRecords()
+    for r in requests:
+        out.add(*r[1:], time_s=r.time_s)
+    return out
+
+
 def in_process_costs(load: bench.Workload, n: int = 20_000, per_drain: int = 125) -> dict[str, float]:
     """Time, on the same one-row records: ``submit`` (the request path), and the writer thread's encoding and
     appending of all of them. Each is timed in this thread, so it is the work itself without the GIL
@@ -113,14 +141,27 @@ def in_process_costs(load: bench.Workload, n: int = 20_000, per_drain: int = 125
         writer = PayloadLogWriter(
             tmp, names, max_bytes=1 << 40, segment_max_bytes=8 << 20, segment_max_age_s=30.0, queue_size=n + 1
         )
-        start = time.perf_counter()
-        for i in range(n):
-            j = i % k
-            writer.submit(
-                [f"bench-{i:x}"], ids[j], load.tag, ["features"], rows[j], probabilities[j], refused[j]
+        requests = [
+            Request(
+                time.time(),
+                [f"bench-{i:x}"],
+                ids[i % k],
+                load.tag,
+                ["features"],
+                rows[i % k],
+                probabilities[i % k],
+                refused[i % k],
             )
-        submit_s = time.perf_counter() - start
-        requests = list(writer._queue)
+            for i in range(n)
+        ]
+
+        async def submit_all() -> float:  # in a running loop, as in the worker
+            start = time.perf_counter()
+            for r in requests:
+                writer.submit(*r[1:])
+            return time.perf_counter() - start
+
+        submit_s = asyncio.run(submit_all())
         cpu_start = time.thread_time()
         writer.close()
         write_cpu_s = time.thread_time() - cpu_start
@@ -136,15 +177,16 @@ def in_process_costs(load: bench.Workload, n: int = 20_000, per_drain: int = 125
     }
 
 
-def format_costs(load: bench.Workload, requests: list[Submitted], per_drain: int) -> dict[str, float]:
+def format_costs(load: bench.Workload, requests: list[Request], per_drain: int) -> dict[str, float]:
     """Encoding (writer) and decoding (sidecar) CPU per record of Arrow record batches, and, when the previous
     release's modules are importable (``--baseline-source``), of its JSON lines, on the same records in
     drains of ``per_drain`` requests (one 50 ms flush at 2,500 req/s)."""
     drains = [requests[i : i + per_drain] for i in range(0, len(requests), per_drain)]
     n = len(requests)
     schema = payload_schema(load.names)
+    queues = [queued(drain) for drain in drains]
     cpu_start = time.thread_time()
-    messages = [record_batch(schema, drain).serialize().to_pybytes() for drain in drains]
+    messages = [record_batch(schema, queue).serialize().to_pybytes() for queue in queues]
     arrow_encode = time.thread_time() - cpu_start
     with tempfile.TemporaryDirectory(prefix="bench_payload_format_") as tmp:
         segments = SpoolSegments(
@@ -179,7 +221,7 @@ def format_costs(load: bench.Workload, requests: list[Submitted], per_drain: int
 
 def json_costs(
     load: bench.Workload,
-    drains: list[list[Submitted]],
+    drains: list[list[Request]],
     appender_module: ModuleType,
     records_module: ModuleType,
 ) -> dict[str, float]:
@@ -223,8 +265,8 @@ BASELINE_SOURCE: Path | None = None
 
 def previous_json_modules() -> tuple[ModuleType, ModuleType] | None:
     """The previous release's JSON-lines formatter and parser, loaded from ``BASELINE_SOURCE`` by file."""
-    if BASELINE_SOURCE is None:
-        return None
+    if BASELINE_SOURCE is None or not (BASELINE_SOURCE / "service/spool_appender.py").is_file():
+        return None  # no baseline, or one already on Arrow segments
     modules = []
     for name, relative in (("old_spool_appender", "service/spool_appender.py"),
                            ("old_records", "monitoring/records.py")):  # fmt: skip
@@ -242,21 +284,32 @@ class Server:
     """One running ``bentoml serve`` of the comparison and the ``/proc`` stat files read around each slice."""
 
     served: BentoServer
-    log_on: bool
+    label: str
     spool: Path
     stats: dict[str, Path]
 
 
-def start_server(load: bench.Workload, work: Path, log_on: bool, servers: list[BentoServer]) -> Server:
-    """A fresh server with the payload log on or off, ready; its worker and threads found."""
-    label = "on" if log_on else "off"
+def start_server(
+    load: bench.Workload,
+    work: Path,
+    label: str,
+    servers: list[BentoServer],
+    *,
+    source: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Server:
+    """A fresh server, ``label`` ``on``, ``off`` (payload log off) or ``prev`` (``source``'s code, log on),
+    ready; its worker and threads found."""
+    log_on = label != "off"
     spool = work / f"spool-{label}"
     env = {
         "CREDIT_SCORING_SPOOL_DIR": str(spool),
         "CREDIT_SCORING_BUNDLE_TAG": load.tag,
         "CREDIT_SCORING_PAYLOAD_LOG_ENABLED": "true" if log_on else "false",
+        **(env or {}),
     }
-    served = BentoServer(load.home, env=env, log_path=work / f"{label}.log").start()
+    options = {"source": source} if source is not None else {}
+    served = BentoServer(load.home, env=env, log_path=work / f"{label}.log", **options).start()
     servers.append(served)
     served.wait_ready()
     worker = scoring_worker_pid(served.process.pid)
@@ -270,7 +323,7 @@ def start_server(load: bench.Workload, work: Path, log_on: bool, servers: list[B
     stats = {"worker": Path(f"/proc/{worker}/stat"), "main": task / str(worker) / "stat"}
     if writers:
         stats["writer"] = task / str(writers[0]) / "stat"
-    return Server(served, log_on, spool, stats)
+    return Server(served, label, spool, stats)
 
 
 def run_slice(server: Server, lua: Path, duration_s: int) -> dict[str, float]:
@@ -307,7 +360,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk on each server before")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
-        "--baseline-source", type=Path, help="previous release's checkout: also time its JSON-lines format"
+        "--baseline-source",
+        type=Path,
+        help="previous commit's export: also serve it, log on (and time its JSON lines if it has them)",
+    )
+    parser.add_argument(
+        "--flush-interval-s", type=float, help="this code's payload-log flush interval (default: its own)"
     )
     bench.add_workload_arguments(parser)
     args = parser.parse_args()
@@ -334,8 +392,19 @@ def main() -> None:
             flush=True,
         )
         lua = bench.lua_script(work / "single.lua", "/score", [json.dumps(a) for a in load.single])
-        both = {log_on: start_server(load, work, log_on, servers) for log_on in (True, False)}
-        for server in both.values():
+        on_env = (
+            {"CREDIT_SCORING_PAYLOAD_FLUSH_INTERVAL_S": str(args.flush_interval_s)}
+            if args.flush_interval_s
+            else {}
+        )
+        served = {
+            "on": start_server(load, work, "on", servers, env=on_env),
+            "off": start_server(load, work, "off", servers),
+        }
+        if args.baseline_source:
+            served["prev"] = start_server(load, work, "prev", servers, source=args.baseline_source)
+        labels = list(served)
+        for server in served.values():
             bench.wrk(
                 server.served.url,
                 lua,
@@ -351,41 +420,44 @@ def main() -> None:
             flush=True,
         )
         for pair in range(1, args.pairs + 1):
-            order = (True, False) if pair % 2 else (False, True)
-            for log_on in order:
-                r = run_slice(both[log_on], lua, args.duration)
-                r.update(pair=pair, log_on=log_on)
+            shift = (pair - 1) % len(labels)
+            for label in labels[shift:] + labels[:shift]:
+                r = run_slice(served[label], lua, args.duration)
+                log_on = label != "off"
+                r.update(pair=pair, label=label, log_on=log_on)
                 rounds.append(r)
                 writer_us = f"{r['writer_cpu_us_per_request']:9.1f}" if log_on else f"{'-':>9}"
                 share = f"{r['writer_share_of_worker']:8.1%}" if log_on else f"{'-':>8}"
                 print(
-                    f"{pair:>4} {'on' if log_on else 'off':<4} {r['loadavg_1min_at_start']:5.2f} "
+                    f"{pair:>4} {label:<4} {r['loadavg_1min_at_start']:5.2f} "
                     f"{r['rps']:7.0f} {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} {r['cpu_us_per_request']:8.0f} "
                     f"{r['worker_cpu_us_per_request']:9.0f} {r['main_cpu_us_per_request']:8.0f} {writer_us} "
                     f"{share} {r['non_2xx']:6.0f}",
                     flush=True,
                 )
-        for log_on, server in both.items():
+        for label, server in served.items():
             server.served.stop()  # graceful: the payload log flushes and closes its segments
-            results[f"spool_records_{'on' if log_on else 'off'}"] = spool_records(server.spool)
-        print(
-            f"spool records after stopping: log on {results['spool_records_on']} (every request, warm-up "
-            f"included: {sum(r['requests'] for r in rounds if r['log_on']):.0f} measured), "
-            f"log off {results['spool_records_off']}",
-            flush=True,
-        )
+            results[f"spool_records_{label}"] = records = spool_records(server.spool)
+            measured = sum(r["requests"] for r in rounds if r["label"] == label)
+            print(
+                f"spool records after stopping, {label}: {records} ({measured:.0f} requests measured, "
+                "warm-up not counted; every request with the log on, none off)",
+                flush=True,
+            )
         results["uptime_end"] = uptime()
         results["wall_s"] = time.monotonic() - started
         results["summary"] = summarise(rounds, results["in_process"])
+        if "prev" in served:
+            results["summary_prev"] = summarise(rounds, results["in_process"], label="prev")
         report(results)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
 
 
-def summarise(rounds: list[dict], in_process: dict[str, float]) -> dict[str, float]:
-    """Medians over slices and over per-pair on/off ratios."""
-    on = {r["pair"]: r for r in rounds if r["log_on"]}
-    off = {r["pair"]: r for r in rounds if not r["log_on"]}
+def summarise(rounds: list[dict], in_process: dict[str, float], label: str = "on") -> dict[str, float]:
+    """Medians over slices and over per-pair ratios of the ``label`` server's slices to log-off's."""
+    on = {r["pair"]: r for r in rounds if r["label"] == label}
+    off = {r["pair"]: r for r in rounds if r["label"] == "off"}
     pairs = sorted(on)
 
     def med(values: list[float]) -> float:
@@ -426,13 +498,21 @@ def summarise(rounds: list[dict], in_process: dict[str, float]) -> dict[str, flo
 
 
 def report(results: dict) -> None:
-    """Print the medians and ratios against the 5 % target."""
-    s = results["summary"]
+    """Print the medians and ratios against the targets, for this code and (if served) the previous one."""
     print(f"\nmodel: {results['model']}")
     print(f"uptime at start: {results['uptime_start']}\nuptime at end:   {results['uptime_end']}")
     print(f"wall time {results['wall_s']:.0f} s")
-    on = {r["pair"]: r for r in results["rounds"] if r["log_on"]}
-    off = {r["pair"]: r for r in results["rounds"] if not r["log_on"]}
+    for label in ("on", "prev"):
+        if label == "on" or "summary_prev" in results:
+            print(f"\n--- {'this code' if label == 'on' else 'previous code'}, log on against log off")
+            report_server(results, label)
+
+
+def report_server(results: dict, label: str) -> None:
+    """Print one log-on server's medians and ratios to log-off."""
+    s = results["summary" if label == "on" else "summary_prev"]
+    on = {r["pair"]: r for r in results["rounds"] if r["label"] == label}
+    off = {r["pair"]: r for r in results["rounds"] if r["label"] == "off"}
     for key, what in (("rps", "throughput"), ("cpu_us_per_request", "tree CPU per request")):
         ratios = " / ".join(f"{on[p][key] / off[p][key]:.3f}" for p in sorted(on))
         print(f"per pair, on/off {what}: {ratios}")

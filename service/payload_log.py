@@ -1,13 +1,14 @@
 """Payload log, scoring-worker side: every scored applicant appended to the spool as Arrow record batches.
 
-The request path only calls :meth:`PayloadLogWriter.submit`, which appends one tuple per request to a deque
-and returns: it never blocks, never raises, and never wakes another thread (a wake-up per request costs a
-thread switch and a GIL hand-over). Every ``flush_interval_s`` a daemon thread asks the event loop that
-submits to encode what has accumulated into one Arrow record batch, between two requests (columnar: a few
-vectorised copies per drain, ~3 µs per record), then appends it to the current segment with one ``write``.
-Without an event loop (tests, scripts) the thread encodes itself. The format and the segment rules are the
-contract in ``docs/payload-log.md``; the drift sidecar is the reader. BENCHMARKS.md ("The payload log's
-format") has the measurement that chose this format over JSON lines.
+The request path only calls :meth:`PayloadLogWriter.submit`, which adds the request's values to the queued
+columns (:class:`QueuedRecords`) and returns: it never waits longer than a list swap, never raises, and
+never wakes another thread (a wake-up per request costs a thread switch and a GIL hand-over). Every
+``flush_interval_s`` a daemon thread asks the event loop that submits to encode what has accumulated into
+one Arrow record batch, between two requests (a few vectorised calls per drain: about 1 ms at 10,000
+requests/s, a pause requests arriving meanwhile wait out), then appends it to the current segment with one
+``write``. Without an event loop (tests, scripts) the thread encodes itself. The format and the segment
+rules are the contract in ``docs/payload-log.md``; the drift sidecar is the reader. BENCHMARKS.md ("The
+payload log's format") has the measurement that chose this format over JSON lines.
 
 Records are dropped, and counted, when:
 
@@ -20,6 +21,7 @@ Records are dropped, and counted, when:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import re
@@ -28,8 +30,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -72,51 +74,93 @@ def payload_schema(feature_names: Sequence[str]) -> pa.Schema:
     )
 
 
-class Submitted(NamedTuple):
-    """The records of one request, as queued (a tuple: cheap to build on the request path)."""
+@dataclass(slots=True)
+class QueuedRecords:
+    """Records waiting to be encoded, kept column by column.
 
-    time_s: float
-    """When the request was scored, seconds since the epoch."""
-    request_ids: Sequence[str]
-    """Per record: our request id (the one the answer carried)."""
-    caller_ids: Sequence[str | None]
-    """Per record: the caller's id of the applicant, or None."""
-    model_tag: str
-    """The model that scored the request."""
-    forms: Sequence[str]
-    """Per record: the input form (``features`` or ``applicant``)."""
-    matrix: np.ndarray
-    """Per record: the feature values the model saw (NaN = missing)."""
-    probabilities: np.ndarray
-    """Per record: the probability of default."""
-    refused: np.ndarray
-    """Per record: whether the decision was ``refuse``."""
-
-
-def record_batch(schema: pa.Schema, requests: Sequence[Submitted]) -> pa.RecordBatch:
-    """The records of ``requests``, in order, as one batch of ``schema``.
-
-    Arrays are built from their buffers (``Array.from_buffers``), not with ``pa.array``: the latter imports
-    pandas on first use when it is installed, which the scoring worker never does (seconds and ~60 MB).
+    A request adds its values to these lists; it leaves no object of its own behind. Objects that outlive a
+    request (a tuple and three lists per request, held for a flush interval) were promoted through the
+    garbage collector's generations and set off full collections of the worker's heap: 65 ms pauses every
+    few seconds, which made the log-on p99 4.6x log-off's (BENCHMARKS.md). Floats, strings and numpy
+    arrays are not tracked by the collector.
     """
-    counts = [len(r.probabilities) for r in requests]
+
+    times_s: list[float] = field(default_factory=list)
+    """Per request: when it was scored, seconds since the epoch."""
+    counts: list[int] = field(default_factory=list)
+    """Per request: how many records it holds."""
+    model_tags: list[str] = field(default_factory=list)
+    """Per request: the model that scored it."""
+    matrices: list[np.ndarray] = field(default_factory=list)
+    """Per request: the feature values the model saw, one row per record (NaN = missing)."""
+    probabilities: list[np.ndarray] = field(default_factory=list)
+    """Per request: the probability of default of each record."""
+    refused: list[np.ndarray] = field(default_factory=list)
+    """Per request: whether each record's decision was ``refuse``."""
+    request_ids: list[str] = field(default_factory=list)
+    """Per record: our request id (the one the answer carried)."""
+    caller_ids: list[str | None] = field(default_factory=list)
+    """Per record: the caller's id of the applicant, or None."""
+    forms: list[str] = field(default_factory=list)
+    """Per record: the input form (``features`` or ``applicant``)."""
+
+    def add(
+        self,
+        request_ids: Sequence[str],
+        caller_ids: Sequence[str | None],
+        model_tag: str,
+        forms: Sequence[str],
+        matrix: np.ndarray,
+        probabilities: np.ndarray,
+        refused: np.ndarray,
+        time_s: float | None = None,
+    ) -> None:
+        """Queue the records of one request, scored at ``time_s`` (default: now)."""
+        self.times_s.append(time.time() if time_s is None else time_s)
+        self.counts.append(len(probabilities))
+        self.model_tags.append(model_tag)
+        self.matrices.append(matrix)
+        self.probabilities.append(probabilities)
+        self.refused.append(refused)
+        self.request_ids.extend(request_ids)
+        self.caller_ids.extend(caller_ids)
+        self.forms.extend(forms)
+
+
+def record_batch(schema: pa.Schema, queued: QueuedRecords) -> pa.RecordBatch:
+    """The ``queued`` records, in order, as one batch of ``schema``.
+
+    Every column is built with a few calls per drain, not per record (0.4 ms for 550 one-row requests in
+    process, about 1 ms in a busy worker: BENCHMARKS.md). Arrays are built from their buffers
+    (``Array.from_buffers``), not with ``pa.array``: the latter imports pandas on first use when it is
+    installed, which the scoring worker never does (seconds and ~60 MB).
+    """
+    counts = queued.counts
     n = sum(counts)
-    times_us = np.repeat(np.array([r.time_s for r in requests]) * 1e6, counts).astype(np.int64)
-    matrix = np.concatenate([r.matrix for r in requests]) if len(requests) > 1 else requests[0].matrix
-    by_feature = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T)
+    one_each = n == len(counts)
+    times_us = np.array(queued.times_s, dtype=np.float64) * 1e6
+    matrices = queued.matrices
+    matrix = np.concatenate(matrices) if len(matrices) > 1 else matrices[0]
+    by_feature = pa.py_buffer(np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T))
     features_type = schema.field("features").type
     features = pa.StructArray.from_arrays(
-        [_numbers(pa.float64(), column) for column in by_feature], fields=list(features_type)
+        [
+            pa.Array.from_buffers(_FLOAT64, n, [None, by_feature.slice(8 * n * j, 8 * n)])
+            for j in range(features_type.num_fields)
+        ],
+        fields=list(features_type),
     )
-    refused = np.concatenate([r.refused for r in requests]).tolist()
+    tags = queued.model_tags
     columns = [
-        _numbers(schema.field("time").type, times_us),
-        _strings([i for r in requests for i in r.request_ids]),
-        _strings([i for r in requests for i in r.caller_ids]),
-        _strings([r.model_tag for r, k in zip(requests, counts, strict=True) for _ in range(k)]),
-        _strings([f for r in requests for f in r.forms]),
-        _numbers(pa.float64(), np.concatenate([r.probabilities for r in requests])),
-        _strings(["refuse" if r else "accept" for r in refused]),
+        _numbers(schema.field("time").type, times_us if one_each else np.repeat(times_us, counts)),
+        _strings(queued.request_ids),
+        _strings(queued.caller_ids),
+        _strings(
+            tags if one_each else list(itertools.chain.from_iterable(map(itertools.repeat, tags, counts)))
+        ),
+        _strings(queued.forms),
+        _numbers(_FLOAT64, np.concatenate(queued.probabilities)),
+        _decisions(np.concatenate(queued.refused)),
         features,
     ]
     if any(len(column) != n for column in columns):
@@ -124,30 +168,56 @@ def record_batch(schema: pa.Schema, requests: Sequence[Submitted]) -> pa.RecordB
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+_FLOAT64 = pa.float64()
+_DECISIONS = np.array([b"accept", b"refuse"])  # both 6 bytes: one fixed-width string column
+
+
 def _numbers(kind: pa.DataType, values: np.ndarray) -> pa.Array:
     """A null-free 64-bit Arrow array of ``values`` (float64 or int64 bits, as ``kind`` says)."""
-    dtype = np.float64 if pa.types.is_floating(kind) else np.int64
-    data = np.ascontiguousarray(values, dtype=dtype)
+    data = np.ascontiguousarray(values, dtype=np.float64 if kind == _FLOAT64 else np.int64)
     return pa.Array.from_buffers(kind, len(data), [None, pa.py_buffer(data)])
 
 
-def _strings(values: Sequence[str | None]) -> pa.Array:
+def _decisions(refused: np.ndarray) -> pa.Array:
+    """The ``decision`` column: ``refuse`` where ``refused``, else ``accept``."""
+    n, width = len(refused), _DECISIONS.itemsize
+    offsets = np.arange(0, width * (n + 1), width, dtype=np.int32)
+    data = _DECISIONS[np.asarray(refused, dtype=np.intp)].tobytes()
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _strings(values: list[str | None]) -> pa.Array:
     """An Arrow string array of ``values`` (``None`` is null)."""
-    nulls = [value is None for value in values]
-    texts = [value or "" for value in values] if any(nulls) else values
+    n = len(values)
+    first = values[0] if n else None
+    if n and values.count(first) == n:  # one value repeated: a model tag, a form, no caller ids
+        data = b"" if first is None else first.encode()
+        offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(data))
+        validity = None if first is not None else pa.py_buffer(np.zeros((n + 7) // 8, dtype=np.uint8))
+        return pa.Array.from_buffers(
+            pa.string(),
+            n,
+            [validity, pa.py_buffer(offsets), pa.py_buffer(data * n)],
+            null_count=0 if first is not None else n,
+        )
+    nulls = values.count(None)
+    texts = [value or "" for value in values] if nulls else values
     joined = "".join(texts)
-    lengths = np.fromiter(map(len, texts), dtype=np.int32, count=len(texts))
     if joined.isascii():  # one character, one byte: no encoding per value
         data = joined.encode("ascii")
+        lengths = np.fromiter(map(len, texts), dtype=np.int32, count=n)
     else:
         encoded = [text.encode() for text in texts]
         data = b"".join(encoded)
-        lengths = np.fromiter(map(len, encoded), dtype=np.int32, count=len(encoded))
-    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int32, count=n)
+    offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    validity = pa.py_buffer(np.packbits(~np.array(nulls), bitorder="little")) if any(nulls) else None
+    validity = None
+    if nulls:
+        present = np.fromiter((value is not None for value in values), dtype=bool, count=n)
+        validity = pa.py_buffer(np.packbits(present, bitorder="little"))
     return pa.Array.from_buffers(
-        pa.string(), len(texts), [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+        pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
     )
 
 
@@ -332,13 +402,14 @@ class PayloadLogWriter:
         self._on_written = on_written or (lambda records, nbytes: None)
         self._on_dropped = on_dropped or (lambda reason, records: None)
         self._on_spool_bytes = on_spool_bytes or (lambda nbytes: None)
-        self._queue: deque[Submitted] = deque()  # append/popleft are atomic: no lock on the request path
-        self._submitted = 0  # grows only on the request path
+        self._queued = QueuedRecords()
+        self._queue_lock = threading.Lock()  # submit may come from several threads (tests, scripts)
+        self._submitted = 0  # grows only on the request path, under the queue lock
         self._settled = 0  # written or dropped after being queued; grows only in the writer thread
         self._loop: asyncio.AbstractEventLoop | None = None  # the event loop that submits, once seen
         self._encode_lock = threading.Lock()
         self._encoded = threading.Event()
-        self._encoded_messages: deque[tuple[bytes, int]] = deque()  # waiting for the writer thread
+        self._encoded_messages: deque[tuple[bytes | None, int]] = deque()  # None: could not be encoded
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="payload-log-writer", daemon=True)
         self._closed = False
@@ -362,17 +433,19 @@ class PayloadLogWriter:
         """Queue the records of one request; never blocks, never raises (drops are counted instead)."""
         n = len(probabilities)
         try:
-            if self._closed or self._submitted - self._settled + n > self.queue_size:
-                self._on_dropped("queue_full", n)
-                return
-            self._submitted += n
-            if self._loop is None:  # before the append: the writer thread must see the loop with the record
+            if self._loop is None:  # before the records: the writer thread must see the loop with them
                 self._loop = _running_loop()
-            self._queue.append(
-                Submitted(
-                    time.time(), request_ids, caller_ids, model_tag, forms, matrix, probabilities, refused
-                )
-            )
+            with self._queue_lock:
+                if self._closed or self._submitted - self._settled + n > self.queue_size:
+                    full = True
+                else:
+                    full = False
+                    self._submitted += n
+                    self._queued.add(
+                        request_ids, caller_ids, model_tag, forms, matrix, probabilities, refused
+                    )
+            if full:
+                self._on_dropped("queue_full", n)
         except Exception:  # a bug here must not fail scoring
             logger.exception("payload log: could not queue %d records", n)
 
@@ -389,7 +462,8 @@ class PayloadLogWriter:
             self._segments.close()
 
     def flush(self) -> None:
-        """Encode everything queued so far in this thread and append it."""
+        """Encode and append everything queued, from the calling thread: for a writer whose thread was never
+        started (tests, scripts) or has stopped."""
         self._encode_queued()
         self._append_encoded()
 
@@ -414,7 +488,7 @@ class PayloadLogWriter:
         there is no loop, it is closed, or it did not get to it within half a second.
         """
         loop = self._loop
-        if loop is None or not self._queue:
+        if loop is None or not self._queued.counts:
             return False
         self._encoded.clear()
         try:
@@ -428,19 +502,17 @@ class PayloadLogWriter:
         """Turn the queued requests into one record-batch message for the writer thread to append."""
         try:
             with self._encode_lock:
-                requests: list[Submitted] = []
-                while self._queue:
-                    requests.append(self._queue.popleft())
-                if not requests:
+                with self._queue_lock:
+                    queued, self._queued = self._queued, QueuedRecords()
+                if not queued.counts:
                     return
-                n_records = sum(len(r.probabilities) for r in requests)
+                n_records = sum(queued.counts)
+                message: bytes | None = None
                 try:
-                    message = record_batch(self._schema, requests).serialize().to_pybytes()
+                    message = record_batch(self._schema, queued).serialize().to_pybytes()
                 except Exception:
                     logger.exception("payload log: could not encode %d records", n_records)
-                    self._on_dropped("write_error", n_records)
-                    self._settled += n_records
-                    return
+                # counted by the writer thread, the only one that settles records
                 self._encoded_messages.append((message, n_records))
         finally:
             self._encoded.set()
@@ -450,6 +522,9 @@ class PayloadLogWriter:
         while self._encoded_messages:
             message, n_records = self._encoded_messages.popleft()
             try:
+                if message is None:
+                    self._on_dropped("write_error", n_records)
+                    continue
                 if not self._segments.has_room(len(message)):
                     self._on_dropped("spool_full", n_records)
                     continue

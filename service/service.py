@@ -94,6 +94,7 @@ class CreditScorer:
                 segment_max_bytes=SETTINGS.segment_max_bytes,
                 segment_max_age_s=SETTINGS.segment_max_age_s,
                 queue_size=SETTINGS.payload_queue_size,
+                flush_interval_s=SETTINGS.payload_flush_interval_s,
                 on_written=lambda records, nbytes: (
                     metrics.payload_records_written.inc(records),
                     metrics.payload_bytes_written.inc(nbytes),

@@ -50,6 +50,10 @@ class ServiceSettings(BaseSettings):
     """A segment is closed once it has been open this many seconds, so the sidecar sees records promptly."""
     payload_queue_size: int = Field(default=20_000, ge=1)
     """Most records waiting for the payload-log writer thread; beyond, new ones are dropped and counted."""
+    payload_flush_interval_s: float = Field(default=0.05, gt=0, le=5.0)
+    """Seconds between two drains of the payload-log queue. Each drain pauses the event loop while it encodes
+    the records queued since the last (about 2 µs a record in a busy worker, BENCHMARKS.md): longer intervals
+    make fewer, longer pauses, and the p99 latency grows with the pause."""
     workers: int = Field(default=1, ge=1)
     """Worker processes of the scoring service (measured on 2 cores: see BENCHMARKS.md)."""
     max_concurrency: int = Field(default=64, ge=1)
