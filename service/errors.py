@@ -132,3 +132,31 @@ class ExplainerUnavailableError(ServiceError):
 
     status = 503
     code = "explainer_unavailable"
+
+
+class NotFoundError(ServiceError):
+    """A path this service does not serve (HTTP 404); counted under one metric label whatever the path."""
+
+    status = 404
+    code = "not_found"
+
+
+class BodyTimeoutError(ServiceError):
+    """The request body did not arrive within the configured time (HTTP 408); the connection is closed."""
+
+    status = 408
+    code = "body_timeout"
+
+
+class UrlTooLongError(ServiceError):
+    """The request's path and query are longer than the configured limit (HTTP 414)."""
+
+    status = 414
+    code = "url_too_long"
+
+
+class HeadersTooLargeError(ServiceError):
+    """The request's headers are larger than the configured limit (HTTP 431)."""
+
+    status = 431
+    code = "headers_too_large"

@@ -8,23 +8,47 @@ routing); profiled, they cost more CPU than scoring itself (BENCHMARKS.md). User
 instead (``service/service.py`` installs it through ``bentoml.service(service_class=...)``), and keeps what
 the skipped layers gave the scoring routes:
 
-- a per-worker concurrency limit answering 429 (BentoML's ``max_concurrency`` split over the workers);
+- a per-worker concurrency limit on ``/score`` answering 429 (BentoML's ``max_concurrency`` split over the
+  workers), taken only once the body has been read; explanations have their own limit
+  (``ScoringState.max_explaining``), so they never take plain scoring's capacity;
 - its own request metrics: ``credit_scoring_http_request_duration_seconds{route}``,
   ``credit_scoring_http_requests_total{route,code}`` and ``credit_scoring_http_requests_in_progress``;
 - a JSON 500 for bugs, logged with the traceback.
 
-Every other request (``/readyz``, ``/metrics``, ``/spec``, the docs, lifespan) goes to BentoML unchanged.
+And what a client must not be able to do to a pod: a body not received within ``body_read_timeout_s`` is
+answered 408 and its connection closed; at most ``max_bodies_reading`` bodies are read at once (429
+beyond); a path and query above ``max_url_bytes`` get 414, headers above ``max_header_bytes`` 431, on
+every route.
+
+Requests to the paths BentoML's app serves (``/readyz``, ``/metrics``, ``/spec``, the docs and their static
+files, lifespan) go to it unchanged. Any other path is answered 404 here and counted under
+``route="other"``: BentoML labels its request metrics with the raw path, so each made-up path would create
+new metric series (memory, multiprocess metric files, Prometheus cardinality).
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
 from service import handlers
-from service.errors import MethodNotAllowedError, ServiceError, TooManyRequestsError
+from service.errors import (
+    BodyTimeoutError,
+    HeadersTooLargeError,
+    MethodNotAllowedError,
+    NotFoundError,
+    ServiceError,
+    TooManyRequestsError,
+    UrlTooLongError,
+)
 from service.handlers import Reply, ScoringState
 
 logger = logging.getLogger(__name__)
@@ -35,79 +59,182 @@ Handler = Callable[[ScoringState, bytes], Awaitable[Reply]]
 ROUTES: dict[str, Handler] = {"/score": handlers.score, "/explain": handlers.explain}
 """The routes the front door answers itself (``POST``; any other method gets 405)."""
 
+OTHER_ROUTE = "other"
+"""The ``route`` label of every request to a path nobody serves (answered 404 here)."""
+
+_SWEEP_INTERVAL_S = 0.25
+"""How often body reads are checked against their deadline (a 408 comes up to this much late)."""
+
 _INTERNAL_ERROR = b'{"error": "internal_error", "field": null, "reason": "unexpected error; it was logged"}'
 
 
+def served_paths(app: Any) -> frozenset[str] | None:
+    """Every path ``app`` answers, from its Starlette routes: exact routes, and the files of static mounts,
+    through mounted apps; ``None`` when ``app`` does not list its routes (then every path is passed on)."""
+    routes = getattr(app, "routes", None)
+    if routes is None:
+        return None
+    paths: set[str] = set()
+    _collect_paths(routes, "", paths)
+    return frozenset(paths)
+
+
+def _collect_paths(routes: list[Any], prefix: str, paths: set[str]) -> None:
+    for route in routes:
+        if isinstance(route, Route) and not route.param_convertors:
+            paths.add(prefix + route.path)
+        elif isinstance(route, Mount) and isinstance(route.app, StaticFiles) and route.app.directory:
+            root = Path(route.app.directory)
+            paths.update(
+                f"{prefix}{route.path}/{f.relative_to(root)}" for f in root.rglob("*") if f.is_file()
+            )
+        elif isinstance(route, Mount) and getattr(route.app, "routes", None) is not None:
+            _collect_paths(route.app.routes, prefix + route.path, paths)
+        else:  # a route we cannot enumerate is not served: 404 rather than one metric series per path
+            logger.warning("front door: %r is not reachable (its paths cannot be listed)", route)
+
+
 class ScoringFrontDoor:
-    """ASGI app: the scoring routes answered directly, everything else passed to ``app`` (BentoML's)."""
+    """ASGI app: the scoring routes answered directly, the paths ``app`` (BentoML's) serves passed to it,
+    every other path answered 404."""
 
     def __init__(self, app: Any, state: ScoringState, *, max_in_flight: int) -> None:
         self.app = app
         self.state = state
         self.max_in_flight = max_in_flight
-        """Requests on the scoring routes this worker answers at once; one more gets 429."""
+        """``/score`` requests this worker answers at once (body read); one more gets 429. ``/explain``
+        requests are bounded by the explanations' own count (``ScoringState.max_explaining``)."""
         self.in_flight = 0
-        """Requests on the scoring routes being answered right now."""
+        """``/score`` requests being answered right now (bodies being read not counted)."""
+        self.reading = 0
+        """Scoring requests whose body is being read."""
+        self._deadlines: dict[asyncio.Task, float] = {}  # body reads under way
+        self._timed_out: set[asyncio.Task] = set()
+        self._sweeper: asyncio.Task | None = None
+        self.passed = served_paths(app)
+        """Paths passed to ``app`` (``None``: all of them)."""
         self._metric_children: dict[tuple[str, ...], Any] = {}
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        """Answer ``POST /score`` and ``POST /explain``; pass any other scope to BentoML."""
-        handler = ROUTES.get(scope["path"]) if scope["type"] == "http" else None
-        if handler is None:
+        """Answer ``POST /score`` and ``POST /explain`` and unknown paths; pass the rest to BentoML."""
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         route = scope["path"]
+        handler = ROUTES.get(route)
+        if handler is None:
+            await self._other(scope, receive, send, started)
+            return
         state = self.state
-        if scope["method"] != "POST":
-            reply = handlers.error_reply(state, MethodNotAllowedError(f"{route} accepts POST only"))
-            await _send(send, reply.status, [*reply.headers, (b"allow", b"POST")], reply.body)
-            self._observe(route, reply.status, started)
+        extra: list[tuple[bytes, bytes]] = []
+        try:
+            if scope["method"] != "POST":
+                extra.append((b"allow", b"POST"))
+                raise MethodNotAllowedError(f"{route} accepts POST only")
+            body = await self._body(scope, receive)
+            if route == "/score" and self.in_flight >= self.max_in_flight:
+                raise TooManyRequestsError("too many requests in flight; retry shortly")
+        except ServiceError as error:
+            if isinstance(error, BodyTimeoutError):
+                extra.append((b"connection", b"close"))
+            await self._reply(send, handlers.error_reply(state, error), route, started, extra)
             return
-        if self.in_flight >= self.max_in_flight:
-            reply = handlers.error_reply(
-                state, TooManyRequestsError("too many requests in flight; retry shortly")
-            )
-            await _send(send, reply.status, reply.headers, reply.body)
-            self._observe(route, reply.status, started)
-            return
-        self.in_flight += 1
+        slot = route == "/score"  # explanations are bounded by their own count (ScoringState.max_explaining)
+        self.in_flight += slot
         in_progress = self._child("in_progress", route)
         if in_progress is not None:
             in_progress.inc()
         status = 500
         try:
-            reply = await self._answer(handler, scope, receive)
+            reply = await handler(state, body)
             status = reply.status
             await _send(send, status, reply.headers, reply.body)
         except Exception:
             logger.exception("unexpected error on %s", route)
             await _send(send, 500, [(b"content-type", b"application/json")], _INTERNAL_ERROR)
         finally:
-            self.in_flight -= 1
+            self.in_flight -= slot
             if in_progress is not None:
                 in_progress.dec()
         self._observe(route, status, started)
 
-    async def _answer(self, handler: Handler, scope: dict, receive: Callable) -> Reply:
-        state = self.state
-        limit = state.settings.max_body_bytes
+    async def _other(self, scope: dict, receive: Callable, send: Callable, started: float) -> None:
+        """A path the front door does not answer: BentoML's if it serves it and the request line and headers
+        are within the limits, else 414, 431 or 404, counted under ``route="other"``."""
+        settings = self.state.settings
+        error: ServiceError | None = None
+        if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > settings.max_url_bytes:
+            error = UrlTooLongError(f"path and query are limited to {settings.max_url_bytes} bytes")
+        elif sum(map(len, itertools.chain.from_iterable(scope["headers"]))) > settings.max_header_bytes:
+            error = HeadersTooLargeError(f"headers are limited to {settings.max_header_bytes} bytes")
+        elif self.passed is None or scope["path"] in self.passed:
+            await self.app(scope, receive, send)
+            return
+        else:
+            error = NotFoundError("no such route")
+        await self._reply(send, handlers.error_reply(self.state, error), OTHER_ROUTE, started)
+
+    async def _body(self, scope: dict, receive: Callable) -> bytes:
+        """The request body, read before any capacity is taken: 414/431/415/413 from the request line and
+        headers, 429 when too many bodies are being read, 413 past the size limit, 408 past the time limit."""
+        settings = self.state.settings
+        limit = settings.max_body_bytes
+        if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > settings.max_url_bytes:
+            raise UrlTooLongError(f"path and query are limited to {settings.max_url_bytes} bytes")
         content_type = declared = None
+        header_bytes = 0
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value)
             if name == b"content-type":
                 content_type = value.decode("latin-1")
             elif name == b"content-length":
                 declared = value
+        if header_bytes > settings.max_header_bytes:
+            raise HeadersTooLargeError(f"headers are limited to {settings.max_header_bytes} bytes")
+        error = handlers.content_type_error(content_type)
+        if error is not None:
+            raise error
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise handlers.body_too_large(limit)
+        if self.reading >= settings.max_bodies_reading:
+            raise TooManyRequestsError("too many request bodies being received; retry shortly")
+        # a deadline swept four times a second rather than a timer per request (asyncio.timeout: ~3 µs each)
+        task = asyncio.current_task()
+        assert task is not None
+        self._deadlines[task] = time.monotonic() + settings.body_read_timeout_s
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep())
+        self.reading += 1
         try:
-            error = handlers.content_type_error(content_type)
-            if error is not None:
-                raise error
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise handlers.body_too_large(limit)
-            body = await _read_body(receive, limit)
-        except ServiceError as error:
-            return handlers.error_reply(state, error)
-        return await handler(state, body)
+            return await _read_body(receive, limit)
+        except asyncio.CancelledError:
+            if task not in self._timed_out:
+                raise
+            task.uncancel()
+            raise BodyTimeoutError(
+                f"the body did not arrive within {settings.body_read_timeout_s:g} s"
+            ) from None
+        finally:
+            self.reading -= 1
+            del self._deadlines[task]
+            self._timed_out.discard(task)
+
+    async def _sweep(self) -> None:
+        """Cancel the body reads past their deadline, until no body is being read."""
+        while self._deadlines:
+            await asyncio.sleep(_SWEEP_INTERVAL_S)
+            now = time.monotonic()
+            for task, deadline in list(self._deadlines.items()):
+                if deadline <= now and task not in self._timed_out:
+                    self._timed_out.add(task)
+                    task.cancel()
+
+    async def _reply(
+        self, send: Callable, reply: Reply, route: str, started: float, extra: list | None = None
+    ) -> None:
+        await _send(send, reply.status, [*reply.headers, *(extra or [])], reply.body)
+        self._observe(route, reply.status, started)
 
     def _child(self, kind: str, *labels: str) -> Any:
         """The labelled child of one of our metrics, cached (``None`` until the metrics exist)."""

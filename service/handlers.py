@@ -26,6 +26,7 @@ from service.errors import (
     ExplainerUnavailableError,
     NotReadyError,
     ServiceError,
+    TooManyRequestsError,
     UnsupportedMediaTypeError,
 )
 from service.metrics import ServiceMetrics
@@ -54,6 +55,10 @@ class ScoringState:
         self.metrics: ServiceMetrics | None = None
         self.explain: ExplainCall | None = None
         """The explainer service's contributions call (``/explain`` and large ``explain`` batches)."""
+        self.explaining = 0
+        """Calls to the explainer service in flight in this worker."""
+        self.max_explaining = 1
+        """Most calls to the explainer service in flight in this worker; one more request gets 429."""
         self.openapi_cache: tuple[object, bytes] | None = None
         """The OpenAPI document last built, with the (model tag, settings) it was built for."""
         self.ready = False
@@ -186,6 +191,11 @@ async def contributions(state: ScoringState, matrix: np.ndarray, *, in_worker: b
     else:
         if state.explain is None:
             raise ExplainerUnavailableError("the explainer service is not configured")
+        if state.explaining >= state.max_explaining:
+            raise TooManyRequestsError(
+                "too many explanations in flight; retry shortly (scoring without explain is not limited)"
+            )
+        state.explaining += 1
         try:
             tag, values = await state.explain(matrix)
         except Exception as exc:
@@ -193,6 +203,8 @@ async def contributions(state: ScoringState, matrix: np.ndarray, *, in_worker: b
             raise ExplainerUnavailableError(
                 "the explainer service did not answer; /score without explain works"
             ) from None
+        finally:
+            state.explaining -= 1
         if tag != model.tag:
             raise ExplainerUnavailableError(
                 "the explainer serves another model version; retry after the rollout"

@@ -229,12 +229,15 @@ def _answers() -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     described = {
         400: "Malformed body (not JSON, wrong shape, unknown top-level field).",
+        408: "The body did not arrive within the configured time; the connection is closed.",
         413: "Batch above the applicant limit, a history list above its record limit, or body above the "
         "byte limit.",
+        414: "Path and query longer than the configured limit.",
         415: "Body not sent as application/json.",
         422: "Unknown feature or column, wrong type or impossible value (`field` names it); or the loaded "
         "model cannot be scored from an applicant document (`applicant_form_unavailable`).",
-        429: "Over capacity; retry later.",
+        429: "Over capacity (requests, explanations or bodies being received); retry later.",
+        431: "Headers larger than the configured limit.",
         503: "Not ready (model loading, explainer unavailable or shutting down).",
         504: "Took longer than the configured timeout.",
     }
@@ -273,7 +276,7 @@ def _post(summary: str, description: str, request: list[str], result: str, opera
                     "description": "One result per applicant (an object, or `results` for a batch).",
                     "content": {"application/json": {"schema": one_or_many}},
                 },
-                **_errors(400, 413, 415, 422, 429, 503, 504),
+                **_errors(400, 408, 413, 414, 415, 422, 429, 431, 503, 504),
             },
         }
     }

@@ -54,6 +54,7 @@ class FrontDoorService(bentoml.Service):
         app = super().to_asgi(is_main=is_main)
         if not is_main:
             return app
+        STATE.max_explaining = math.ceil(SETTINGS.explain_max_concurrency / SETTINGS.workers)
         return ScoringFrontDoor(
             app, STATE, max_in_flight=math.ceil(SETTINGS.max_concurrency / SETTINGS.workers)
         )

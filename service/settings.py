@@ -58,6 +58,19 @@ class ServiceSettings(BaseSettings):
     """Worker processes of the scoring service (measured on 2 cores: see BENCHMARKS.md)."""
     max_concurrency: int = Field(default=64, ge=1)
     """Requests in flight per service (split evenly over the workers) before it answers 429."""
+    explain_max_concurrency: int = Field(default=8, ge=1)
+    """Explanations in flight per service (split evenly over the workers): ``/explain`` requests, and
+    ``/score`` requests whose reasons the explainer service computes. Beyond it they get 429, from a count
+    of their own, so explanations never take the capacity of plain scoring."""
+    body_read_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send the whole body of a ``/score`` or ``/explain`` request; a slower one
+    gets 408 and its connection is closed. No capacity is held while a body is being read."""
+    max_bodies_reading: int = Field(default=512, ge=1)
+    """Bodies of scoring requests being read at once per worker; one more gets 429 at once."""
+    max_url_bytes: int = Field(default=8192, ge=256)
+    """Longest path plus query string accepted on any route (414 beyond)."""
+    max_header_bytes: int = Field(default=16384, ge=1024)
+    """Largest total size of a request's header names and values on any route (431 beyond)."""
     timeout_s: float = Field(default=10.0, gt=0)
     """Seconds a request on BentoML's routes may take before BentoML answers 504 (BentoML requires a limit);
     ``/score`` and ``/explain`` are answered by the front door, and ``/explain`` bounds its call to the

@@ -44,6 +44,7 @@ def server(
         "CREDIT_SCORING_MAX_BATCH_SIZE": "50",
         "CREDIT_SCORING_MAX_BODY_BYTES": "1048576",  # room for a few applicants with a long history
         "CREDIT_SCORING_SEGMENT_MAX_AGE_S": "0.5",
+        "CREDIT_SCORING_EXPLAIN_MAX_CONCURRENCY": "32",  # 16 concurrent explaining callers in one test
     }
     log = tmp_path_factory.mktemp("logs") / "serve.log"
     with serving_bundle(served_bentoml_home, env=env, log_path=log) as served:

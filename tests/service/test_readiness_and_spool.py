@@ -69,6 +69,7 @@ class TestSpool:
     def test_metrics_have_help_and_count_records(self, client: httpx.Client) -> None:
         client.post("/score", json={**applicant_payloads(1)[0], "explain": 2}).raise_for_status()
         client.post("/score", json={"applicants": applicant_payloads(3)}, params={}).raise_for_status()
+        assert client.post("/score", json={"features": {"NOT_A_FEATURE": 1.0}}).status_code == 422
 
         def written() -> float:
             return metric_value(client.get("/metrics").text, "credit_scoring_payload_records_written_total")
@@ -99,7 +100,7 @@ class TestSpool:
         predictions = metric_value(text, "credit_scoring_predictions_total")
         observed = metric_value(text, "credit_scoring_probability_count")
         assert predictions >= 4 and observed == predictions
-        assert metric_value(text, "credit_scoring_rejected_requests_total") >= 1
+        assert metric_value(text, "credit_scoring_rejected_requests_total", 'error="unknown_feature"') >= 1
 
 
 def test_unready_until_bundle_registered_and_unwritable_spool_never_fails_scoring(

@@ -1,0 +1,114 @@
+"""A real ``bentoml serve`` against clients that try to take a pod down: stalled uploads, made-up paths,
+oversized request lines and headers."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from deploy.bento_server import BentoServer, serving_bundle
+from tests.service.serving import register_tiny_bundle
+from tests.service.tiny_bundle import applicant_payloads
+
+pytestmark = pytest.mark.timeout(300)
+
+BODY_TIMEOUT_S = 3.0
+"""The served ``CREDIT_SCORING_BODY_READ_TIMEOUT_S``."""
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) ", re.M)
+"""A sample line of the Prometheus text format: its series (name and labels)."""
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BentoServer]:
+    """The service on the tiny bundle, with a short body timeout, in a BentoML home of its own (servers
+    sharing one share its multiprocess metric files, which a server clears when it starts and stops)."""
+    work = tmp_path_factory.mktemp("hostile")
+    register_tiny_bundle(work / "home")
+    env = {
+        "CREDIT_SCORING_SPOOL_DIR": str(work / "spool"),
+        "CREDIT_SCORING_BODY_READ_TIMEOUT_S": str(BODY_TIMEOUT_S),
+    }
+    with serving_bundle(work / "home", env=env, log_path=work / "serve.log") as served:
+        yield served
+
+
+def _stalled_upload(port: int) -> socket.socket:
+    """A connection that announced a 100-byte JSON body on /score and sent 12 bytes of it."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(
+        b"POST /score HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        b'{"features":'
+    )
+    return sock
+
+
+def _series(client: httpx.Client) -> set[str]:
+    return set(SAMPLE.findall(client.get("/metrics").text))
+
+
+def test_stalled_uploads_take_no_capacity_and_get_408(hostile_server: BentoServer) -> None:
+    """80 stalled uploads (more than the 64 requests in flight a worker allows): valid requests are still
+    answered 200, and each stalled one gets 408 after the body timeout, its connection closed."""
+    stalled = [_stalled_upload(hostile_server.port) for _ in range(80)]
+    started = time.monotonic()
+    try:
+        applicants = applicant_payloads(40, seed=11)
+        with httpx.Client(base_url=hostile_server.url, timeout=10.0) as client:
+
+            def score(applicant: dict) -> int:
+                return client.post("/score", json=applicant).status_code
+
+            with ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(score, applicants))
+        assert statuses == [200] * len(applicants)
+        assert time.monotonic() - started < BODY_TIMEOUT_S  # all of this while the uploads were stalled
+        for sock in stalled:
+            answer = b""
+            while chunk := sock.recv(65536):  # until the server closes the connection
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
+            assert b'"body_timeout"' in answer
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert time.monotonic() - started >= BODY_TIMEOUT_S - 0.5
+
+
+def test_made_up_paths_create_no_metric_series(hostile_server: BentoServer) -> None:
+    """1,000 distinct unknown paths (some under real routes' prefixes, some long) are answered 404 and leave
+    the set of metric series as it was."""
+    with httpx.Client(base_url=hostile_server.url, timeout=10.0) as client:
+        assert client.get("/first-unknown").status_code == 404  # creates route="other", code="404" once
+        before = _series(client)
+        paths = [f"/probe-{i}-{'x' * (i % 300)}" for i in range(700)]
+        paths += [f"/static_content/probe-{i}.js" for i in range(100)]
+        paths += [f"/readyz/{i}" for i in range(100)] + [f"/score/{i}" for i in range(100)]
+        for i, path in enumerate(paths):
+            response = client.post(path, json={}) if i % 2 else client.get(path)
+            assert response.status_code == 404, path
+            assert response.json()["error"] == "not_found"
+        after = _series(client)
+    assert after == before
+    assert any('route="other"' in series for series in after)
+
+
+def test_the_served_paths_still_answer(hostile_server: BentoServer) -> None:
+    with httpx.Client(base_url=hostile_server.url, timeout=10.0) as client:
+        for path in ("/", "/docs.json", "/spec", "/readyz", "/livez", "/healthz", "/metrics"):
+            assert client.get(path).status_code == 200, path
+        assert client.get("/static_content/swagger-ui.css").status_code == 200
+        assert client.post("/score", json=applicant_payloads(1)[0]).status_code == 200
+
+
+def test_long_request_lines_and_headers_are_refused(hostile_server: BentoServer) -> None:
+    with httpx.Client(base_url=hostile_server.url, timeout=10.0) as client:
+        response = client.get("/readyz", params={"q": "x" * 9000})
+        assert (response.status_code, response.json()["error"]) == (414, "url_too_long")
+        response = client.post("/score", json={}, headers={"x-filler": "y" * 17000})
+        assert (response.status_code, response.json()["error"]) == (431, "headers_too_large")
