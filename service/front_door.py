@@ -135,6 +135,8 @@ class ScoringFrontDoor:
             body = await self._body(scope, receive)
             if route == "/score" and self.in_flight >= self.max_in_flight:
                 raise TooManyRequestsError("too many requests in flight; retry shortly")
+            if route == "/explain" and state.explaining >= state.max_explaining:  # before parsing the body
+                raise TooManyRequestsError(handlers.TOO_MANY_EXPLANATIONS)
         except ServiceError as error:
             if isinstance(error, BodyTimeoutError):
                 extra.append((b"connection", b"close"))

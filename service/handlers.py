@@ -36,6 +36,11 @@ from service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
+TOO_MANY_EXPLANATIONS = (
+    "too many explanations in flight; retry shortly (scoring without explain is not limited)"
+)
+"""The reason of the 429 for an explanation beyond ``ScoringState.max_explaining``."""
+
 THREADPOOL_MIN_ROWS = 64
 """Batches at least this large are scored on a worker thread so the event loop keeps serving."""
 
@@ -192,9 +197,7 @@ async def contributions(state: ScoringState, matrix: np.ndarray, *, in_worker: b
         if state.explain is None:
             raise ExplainerUnavailableError("the explainer service is not configured")
         if state.explaining >= state.max_explaining:
-            raise TooManyRequestsError(
-                "too many explanations in flight; retry shortly (scoring without explain is not limited)"
-            )
+            raise TooManyRequestsError(TOO_MANY_EXPLANATIONS)
         state.explaining += 1
         try:
             tag, values = await state.explain(matrix)

@@ -65,6 +65,8 @@ class FrontDoorService(bentoml.Service):
     name="credit_scoring",
     workers=SETTINGS.workers,
     traffic={"timeout": SETTINGS.timeout_s, "max_concurrency": SETTINGS.max_concurrency},
+    # readiness is this service's own: a busy or restarting explainer only affects explanations (503)
+    runner_probe={"enabled": False},
     logging={"access": {"enabled": SETTINGS.access_log}},
 )
 @bentoml.asgi_app(APP, path="/")
@@ -123,8 +125,11 @@ class CreditScorer:
             return answer["model_tag"], np.asarray(answer["contributions"])
         raise AssertionError("unreachable")
 
-    def __is_ready__(self) -> bool:
-        """Ready once the bundle is loaded and warmed up (BentoML also probes the explainer's readiness)."""
+    async def __is_ready__(self) -> bool:
+        """Ready once the bundle is loaded and warmed up; the explainer's state is not part of it.
+
+        A coroutine, so that BentoML answers ``/readyz`` on the event loop rather than through its thread
+        pool, which batches scored on threads may be using."""
         if not STATE.ready:
             STATE.not_ready_reason = self._loader.error or "shutting down"
         return STATE.ready

@@ -112,3 +112,80 @@ def test_long_request_lines_and_headers_are_refused(hostile_server: BentoServer)
         assert (response.status_code, response.json()["error"]) == (414, "url_too_long")
         response = client.post("/score", json={}, headers={"x-filler": "y" * 17000})
         assert (response.status_code, response.json()["error"]) == (431, "headers_too_large")
+
+
+def test_readiness_answers_within_its_probe_timeout_under_a_full_explanation_load(
+    hostile_server: BentoServer,
+) -> None:
+    """24 clients send 1,000-applicant /explain requests back to back for 6 s: explanations beyond the
+    limit get 429 before their body is parsed, and /readyz keeps answering 200 well within the chart's
+    probe timeout (2 s); before, it waited behind the parsing and then for the busy explainer (2.5-10 s)."""
+    import asyncio
+    import json
+    from collections import Counter
+
+    body = json.dumps({"applicants": applicant_payloads(1000, seed=2)}).encode()
+    probe_timeout_s = 2.0
+
+    async def run() -> tuple[Counter, list[tuple[float, int]]]:
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(base_url=hostile_server.url, timeout=30, limits=limits) as client:
+            stop = time.monotonic() + 6
+            statuses: Counter = Counter()
+            probes: list[tuple[float, int]] = []
+
+            async def explain_load() -> None:
+                while time.monotonic() < stop:
+                    response = await client.post(
+                        "/explain", content=body, headers={"content-type": "application/json"}
+                    )
+                    statuses[response.status_code] += 1
+                    if response.status_code == 429:
+                        assert "explanations" in response.json()["reason"]
+
+            async def readiness() -> None:
+                await asyncio.sleep(1)  # the load is on
+                while time.monotonic() < stop:
+                    started = time.perf_counter()
+                    response = await client.get("/readyz")
+                    probes.append((time.perf_counter() - started, response.status_code))
+                    await asyncio.sleep(0.25)
+
+            await asyncio.gather(*(explain_load() for _ in range(24)), readiness())
+            return statuses, probes
+
+    statuses, probes = asyncio.run(run())
+    assert statuses[200] > 0 and statuses[429] > 0 and set(statuses) == {200, 429}, statuses
+    assert len(probes) >= 10
+    assert all(status == 200 for _, status in probes), probes
+    assert max(seconds for seconds, _ in probes) < probe_timeout_s, probes
+
+
+def test_a_killed_explainer_is_restarted_and_readiness_never_depends_on_it(
+    hostile_server: BentoServer,
+) -> None:
+    """kill -9 of the explainer process: BentoML's arbiter starts a new one, /explain answers 200 again,
+    plain scoring and /readyz answer 200 all along (before, /readyz answered 500 while it was gone)."""
+    import os
+    import signal
+
+    import psutil
+
+    applicant = applicant_payloads(1, seed=4)[0]
+    tree = psutil.Process(hostile_server.pid).children(recursive=True)
+    (explainer,) = [p for p in tree if "credit_explainer" in p.cmdline()]
+    with httpx.Client(base_url=hostile_server.url, timeout=10.0) as client:
+        assert client.post("/explain", json=applicant).status_code == 200
+        os.kill(explainer.pid, signal.SIGKILL)
+        explain_statuses, deadline = [], time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert client.get("/readyz").status_code == 200
+            assert client.post("/score", json=applicant).status_code == 200
+            explain_statuses.append(client.post("/explain", json=applicant).status_code)
+            if explain_statuses[-1] == 200 and len(explain_statuses) > 1:
+                break
+            time.sleep(0.1)
+    assert explain_statuses[-1] == 200, explain_statuses
+    assert set(explain_statuses) <= {200, 503}, explain_statuses
+    tree = psutil.Process(hostile_server.pid).children(recursive=True)
+    assert [p.pid for p in tree if "credit_explainer" in p.cmdline()] not in ([], [explainer.pid])
