@@ -88,6 +88,25 @@ def test_probes_prestop_and_grace_protect_rolling_updates() -> None:
     assert pod["terminationGracePeriodSeconds"] > sleep
     strategy = _deployment("defaults")["spec"]["strategy"]["rollingUpdate"]
     assert strategy["maxUnavailable"] == 0
+    graceful = scoring["args"][scoring["args"].index("--timeout-graceful-shutdown") + 1]
+    assert pod["terminationGracePeriodSeconds"] > sleep + int(graceful)
+
+
+def test_a_graceful_shutdown_longer_than_the_grace_period_is_refused() -> None:
+    from helm_python import HelmRenderError
+
+    with pytest.raises(HelmRenderError, match="terminationGracePeriodSeconds must exceed"):
+        render(
+            {
+                "terminationGracePeriodSeconds": 30,
+                "preStopSleepSeconds": 10,
+                "scoring": {"gracefulShutdownSeconds": 20},
+            }
+        )
+    args = ["--port", "3000"]
+    (deployment,) = render({"scoring": {"args": args}}).find("Deployment")
+    (scoring,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "scoring"]
+    assert scoring["args"] == args  # explicit arguments replace the default
 
 
 @pytest.mark.parametrize("case", CASES)
