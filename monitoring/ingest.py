@@ -14,6 +14,10 @@ the window and the counter exactly once. A crash between 3 and 4 leaves a consum
 next run deletes without reading it again. A crash after 4 but before the next checkpoint leaves the deleted
 segment's offset in the checkpoint, marked consumed: the restart forgets it quietly, whereas a segment that
 disappears without being marked consumed is reported as vanished (it may have held unread records).
+
+A checkpoint that cannot be read back is moved aside (:func:`monitoring.checkpoint.move_aside`) and ingestion
+starts from the spool as on a first start: the records of the segments still in the spool are read and
+counted again, those of segments already deleted are gone from the window.
 """
 
 from __future__ import annotations
@@ -65,7 +69,21 @@ class Ingestor:
         )
 
     def _restore(self) -> None:
-        saved = ckpt.load(self.settings.checkpoint_path)
+        path = self.settings.checkpoint_path
+        try:
+            saved = ckpt.load(path)
+        except ckpt.CorruptCheckpointError as exc:
+            moved = ckpt.move_aside(path)
+            log.error(
+                "checkpoint %s is corrupt (%s); moved it to %s and starting from the spool: the segments "
+                "still there are read again from their start and their records counted again",
+                path,
+                exc,
+                moved.name,
+            )
+            if self.metrics is not None:
+                self.metrics.checkpoints_corrupt_total.inc()
+            return
         if saved is None:
             return
         if saved.feature_names == self.feature_names and saved.window:
@@ -121,6 +139,9 @@ class Ingestor:
                 m.records_malformed_total.labels(reason=reason).inc(n)
             m.segments_deleted_total.inc(len(deleted))
             m.segments_vanished_total.inc(len(result.vanished))
+            for skipped in result.skipped:
+                m.segments_skipped_total.labels(reason=skipped.reason).inc()
+            m.ingest_skipped_segments.set(len(self.reader.skipped))
             m.ingest_lag_bytes.set(self.reader.lag_bytes())
             m.ingest_pending_segments.set(self.reader.pending_segments())
         return n_records

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from monitoring.records import MALFORMED_REASONS
+from monitoring.server import REJECT_REASONS
+from monitoring.spool_reader import SKIP_REASONS
 
 if TYPE_CHECKING:
     from monitoring.drift import DriftResult
@@ -164,6 +166,37 @@ class MonitorMetrics:
             "Spool segments that disappeared before being fully consumed (deleted by someone else).",
             registry=r,
         )
+        self.segments_skipped_total = Counter(
+            p + "segments_skipped",
+            "Spool segments skipped because they cannot be read, by reason (not_a_file: a directory or other "
+            "non-file under a segment's name; unreadable: checking, opening or reading it failed).",
+            ["reason"],
+            registry=r,
+        )
+        self.ingest_skipped_segments = Gauge(
+            p + "ingest_skipped_segments",
+            "Spool segments present but skipped as unreadable: neither ingested nor deleted.",
+            registry=r,
+        )
+        self.checkpoints_corrupt_total = Counter(
+            p + "checkpoints_corrupt",
+            "Checkpoint files found unreadable at start-up and moved aside (ingestion restarted from the "
+            "spool).",
+            registry=r,
+        )
+        self.report_renderings_total = Counter(
+            p + "report_renderings",
+            "Evidently HTML report renderings for /report, by outcome (success, failure).",
+            ["outcome"],
+            registry=r,
+        )
+        self.http_rejected_total = Counter(
+            p + "http_rejected",
+            "Connections and requests of the sidecar's HTTP endpoint refused, or closed unanswered, by "
+            "reason.",
+            ["reason"],
+            registry=r,
+        )
         self.ingest_lag_bytes = Gauge(
             p + "ingest_lag_bytes", "Bytes in the spool not yet read by the sidecar.", registry=r
         )
@@ -179,6 +212,12 @@ class MonitorMetrics:
             self.records_malformed_total.labels(reason=reason)
         for outcome in ("success", "failure", "insufficient_data"):
             self.computations_total.labels(outcome=outcome)
+        for reason in SKIP_REASONS:
+            self.segments_skipped_total.labels(reason=reason)
+        for outcome in ("success", "failure"):
+            self.report_renderings_total.labels(outcome=outcome)
+        for reason in REJECT_REASONS:
+            self.http_rejected_total.labels(reason=reason)
         self.stale.set(0)
         self.insufficient_data.set(1)
 

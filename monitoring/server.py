@@ -1,22 +1,35 @@
 """The sidecar's HTTP endpoint: ``/metrics`` for Prometheus, ``/livez`` and ``/readyz`` for the kubelet,
-``/report`` (Evidently's HTML drift report of the current window) for people."""
+``/report`` (Evidently's HTML drift report of the current window) for people.
+
+Connections, threads and waits are bounded by :class:`monitoring.bounded_server.BoundedHTTPServer`; this
+module maps paths to answers.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from monitoring.report_page import ReportUnavailableError
+from monitoring import bounded_server
+from monitoring.bounded_server import BoundedHTTPServer, HttpLimits, PreReadRequestHandler
+from monitoring.report_page import ReportRateLimitedError, ReportUnavailableError
 
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], tuple[bool, str]]
 """Returns (healthy, reason); the reason is shown in the response body."""
+REPORT_RATE_LIMITED = "report_rate_limited"
+"""Reject reason of a ``/report`` request answered 429."""
+REJECT_REASONS = (*bounded_server.REJECT_REASONS, REPORT_RATE_LIMITED)
+"""Every reason the endpoint refuses or closes a connection or request for."""
+
+Response = tuple[int, bytes, str, dict[str, str]]
+"""Status, body, content type and extra headers."""
 
 
 def make_server(
@@ -26,28 +39,39 @@ def make_server(
     livez: HealthCheck,
     readyz: HealthCheck,
     report: Callable[[], bytes] | None = None,
-) -> ThreadingHTTPServer:
+    *,
+    limits: HttpLimits,
+    on_reject: Callable[[str], None] | None = None,
+) -> BoundedHTTPServer:
     """An HTTP server bound to ``host:port`` (port 0 picks a free one) serving the endpoints.
 
     ``report`` returns the HTML of ``/report`` (404 without it); its :class:`ReportUnavailableError` becomes a
-    503 with the reason, any other error a 500 that names no data (the traceback goes to the log).
+    503 with the reason, its :class:`ReportRateLimitedError` a 429 with ``Retry-After``, any other error a 500
+    that names no data (the traceback goes to the log). ``on_reject`` receives each reason of
+    :data:`REJECT_REASONS` a connection or request is refused or closed for.
     """
 
-    def report_response() -> tuple[int, bytes, str]:
+    def report_response() -> Response:
         if report is None:
-            return 404, b'{"status": "not found"}', "application/json"
+            return 404, b'{"status": "not found"}', "application/json", {}
         try:
-            return 200, report(), "text/html; charset=utf-8"
+            return 200, report(), "text/html; charset=utf-8", {}
         except ReportUnavailableError as exc:
             body = json.dumps({"status": "unavailable", "reason": str(exc)}).encode()
-            return 503, body, "application/json"
+            return 503, body, "application/json", {}
+        except ReportRateLimitedError as exc:
+            if on_reject is not None:
+                on_reject(REPORT_RATE_LIMITED)
+            retry_after = max(1, math.ceil(exc.retry_after))
+            body = json.dumps({"status": "rate limited", "reason": str(exc)}).encode()
+            return 429, body, "application/json", {"Retry-After": str(retry_after)}
         except Exception:
             log.exception("rendering the drift report failed")
             body = b'{"status": "error", "reason": "rendering the report failed; see the sidecar log"}'
-            return 500, body, "application/json"
+            return 500, body, "application/json", {}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+    class Handler(PreReadRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's dispatch name
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
@@ -60,22 +84,24 @@ def make_server(
             else:
                 self._send(404, b'{"status": "not found"}', "application/json")
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
+        def _send(
+            self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
-            log.debug("%s - %s", self.address_string(), format % args)
+            log.debug("%s - %s", self.client_address[0], format % args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    return BoundedHTTPServer((host, port), Handler, limits, on_reject)
 
 
-def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+def serve_in_thread(server: BoundedHTTPServer) -> threading.Thread:
     """Run ``server`` in a daemon thread; stop it with ``server.shutdown()``."""
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()

@@ -46,8 +46,20 @@ class MonitorSettings(BaseSettings):
     port: int = 9108
     """Port of the sidecar's own ``/metrics``, ``/livez``, ``/readyz`` and ``/report``."""
     report_min_interval_seconds: float = Field(default=60.0, ge=0)
-    """``/report`` renders Evidently's HTML report at most once per this many seconds (seconds of CPU each);
-    requests in between get the last page."""
+    """``/report`` renders Evidently's HTML report at most once per this many seconds (seconds of CPU each),
+    and not again while the window is unchanged; requests in between get the last page. After a failed
+    rendering, ``/report`` answers 429 with Retry-After for this long instead of trying again."""
+    http_max_threads: int = Field(default=8, ge=2)
+    """Requests the HTTP endpoint handles at once (a thread each); a complete request beyond them gets 503
+    with Retry-After. At most half of them render or wait for ``/report`` (beyond: 429)."""
+    http_max_pending_connections: int = Field(default=64, ge=1)
+    """Connections whose request has not fully arrived yet (they hold no thread); one more closes the one
+    that waited longest."""
+    http_request_timeout_seconds: float = Field(default=5.0, gt=0)
+    """A connection must deliver its whole request line and headers within this time after it was accepted,
+    or it is closed unanswered."""
+    http_write_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Longest time to send one whole response; a client that stops reading is disconnected."""
     window_records: int = Field(default=5_000, ge=1)
     """Count-based window: drift is computed on at most the last N records."""
     window_minutes: float = 0.0

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from monitoring.bounded_server import HttpLimits
 from monitoring.drift import ComputationCancelledError, DriftDetector, DriftResult
 from monitoring.ingest import Ingestor
 from monitoring.metrics import MonitorMetrics, publish
@@ -65,8 +66,14 @@ class Sidecar:
         ingestion must not wait for it after a restart."""
         self.trigger = RecomputeTrigger(settings.recompute_rows, settings.recompute_interval_seconds)
         self.last_result: DriftResult | None = None
-        self.report_page = ReportPage(self.report_html, settings.report_min_interval_seconds)
-        """``/report``: :meth:`report_html`, rendered at most once per ``report_min_interval_seconds``."""
+        self.report_page = ReportPage(
+            self.report_html,
+            settings.report_min_interval_seconds,
+            state=self._window_state,
+            max_concurrent=settings.http_max_threads // 2,
+        )
+        """``/report``: :meth:`report_html`, rendered at most once per ``report_min_interval_seconds`` and not
+        again while the window is unchanged; at most half the HTTP threads render or wait for it."""
         self.metrics.track_window_age(lambda: self.last_result.oldest_time if self.last_result else None)
         self.stop_event = stop_event if stop_event is not None else threading.Event()
         """Set once to stop everything (the signal handlers of :meth:`run_until_signalled` set it)."""
@@ -172,6 +179,11 @@ class Sidecar:
                 return False, f"{name} loop stalled for {now - beat:.0f} s"
         return True, "loops running"
 
+    def _window_state(self) -> int | None:
+        """What the window's content depends on: the records appended so far (``None`` with a time window,
+        whose content also changes as records age out)."""
+        return self.ingestor.appended_total if self.settings.window_seconds is None else None
+
     def report_html(self) -> bytes:
         """Evidently's HTML drift report of the current window against the reference sample (seconds of CPU;
         :attr:`report_page` caches it). Raises :class:`ReportUnavailableError` before calibration or while the
@@ -186,10 +198,17 @@ class Sidecar:
             raise ReportUnavailableError(
                 f"the window holds {len(view)} records; the report needs at least {self.settings.min_records}"
             )
-        with tempfile.TemporaryDirectory(prefix="drift-report-") as folder:
-            return write_report(
-                detector, self.bundle.reference, view, Path(folder) / "report.html"
-            ).read_bytes()
+        renderings = self.metrics.report_renderings_total
+        try:
+            with tempfile.TemporaryDirectory(prefix="drift-report-") as folder:
+                html = write_report(
+                    detector, self.bundle.reference, view, Path(folder) / "report.html"
+                ).read_bytes()
+        except Exception:
+            renderings.labels(outcome="failure").inc()
+            raise
+        renderings.labels(outcome="success").inc()
+        return html
 
     def readyz(self) -> tuple[bool, str]:
         """Ready once the thresholds are calibrated and the loops run."""
@@ -209,6 +228,13 @@ class Sidecar:
             self.livez,
             self.readyz,
             report=self.report_page.get,
+            limits=HttpLimits(
+                max_threads=self.settings.http_max_threads,
+                max_pending=self.settings.http_max_pending_connections,
+                request_timeout=self.settings.http_request_timeout_seconds,
+                write_timeout=self.settings.http_write_timeout_seconds,
+            ),
+            on_reject=lambda reason: self.metrics.http_rejected_total.labels(reason=reason).inc(),
         )
         serve_in_thread(self._server)
         for name, target in (("ingest", self._ingest_loop), ("drift", self._drift_loop)):

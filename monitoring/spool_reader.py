@@ -10,6 +10,11 @@ truncated. The reader does not persist anything: the caller checkpoints
 calls :meth:`delete_consumed`, which only deletes segments that checkpoint recorded as consumed. A segment
 that disappears is therefore either known to be consumed (deleted by this reader, possibly in a previous
 process that crashed before its next checkpoint) or reported as vanished: it may have held unread lines.
+
+A name that looks like a segment but cannot be read (a directory or another non-file under that name, a
+symbolic-link loop, a permission or I/O error) is skipped, not retried while it stays there: it is reported
+once in :attr:`ReadResult.skipped`, left out of reading, lag and deletion, and the other segments are read as
+usual. It becomes a candidate again once it has disappeared (or in a new process).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +37,10 @@ log = logging.getLogger(__name__)
 _SCHEMA_READ_BYTES = 1 << 20
 """Bytes read from a segment's start to find its schema (a few kB per hundred features)."""
 
+SKIP_REASONS = ("not_a_file", "unreadable")
+"""Why a segment is skipped: its name is taken by a directory, FIFO, socket or device (``not_a_file``), or
+checking, opening or reading it fails (``unreadable``: permissions, a symbolic-link loop, an I/O error)."""
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -44,6 +54,20 @@ class Segment:
     """Closed by its writer, or stale (an ``.open`` segment whose writer stopped writing long ago)."""
     size: int
     """Size in bytes when scanned."""
+
+
+@dataclass(frozen=True)
+class SkippedSegment:
+    """A segment name that cannot be read, skipped while it stays in the spool."""
+
+    stem: str
+    """``seg-<writer_id>-<seq>`` of the skipped name."""
+    path: Path
+    """The name as listed."""
+    reason: str
+    """One of :data:`SKIP_REASONS`."""
+    detail: str
+    """What failed (the error, or the kind of file found), for the log."""
 
 
 @dataclass
@@ -71,6 +95,8 @@ class ReadResult:
     someone else, possibly with unread records)."""
     gone_consumed: list[str] = field(default_factory=list)
     """Stems known to be consumed whose file no longer exists (deleted once consumed): nothing was lost."""
+    skipped: list[SkippedSegment] = field(default_factory=list)
+    """Segments found unreadable in this step (each reported once while it stays in the spool)."""
 
     @property
     def n_records(self) -> int:
@@ -102,10 +128,14 @@ class SpoolReader:
         self._last_scan: dict[str, Segment] = {}
         self._schemas: dict[str, pa.Schema] = {}
         """The stream schema of each segment read so far, by stem."""
+        self.skipped: dict[str, SkippedSegment] = {}
+        """Segments now in the spool that cannot be read, by stem: not read, not deleted, not in the lag."""
+        self._newly_skipped: list[SkippedSegment] = []
 
     def scan(self) -> dict[str, Segment]:
-        """List the segments now in the spool, by stem."""
+        """List the readable segments now in the spool, by stem (unreadable ones go to :attr:`skipped`)."""
         found: dict[str, Segment] = {}
+        listed_skipped: set[str] = set()
         now = self._clock()
         try:
             entries = list(os.scandir(self.spool_dir))
@@ -125,13 +155,43 @@ class SpoolReader:
                 st = entry.stat()
             except FileNotFoundError:  # renamed or deleted between listing and stat
                 continue
+            except OSError as exc:  # e.g. a symbolic-link loop
+                self._skip(stem, Path(entry.path), "unreadable", exc)
+                st = None
+            if st is not None and not stat.S_ISREG(st.st_mode):  # opening a FIFO would block the loop
+                self._skip(stem, Path(entry.path), "not_a_file", _file_kind(st.st_mode))
+            if st is None or stem in self.skipped:
+                listed_skipped.add(stem)
+                continue
             closed = closed_name or (now - st.st_mtime) > self.stale_open_seconds
             previous = found.get(stem)
             if previous is not None and previous.path.name.endswith(CLOSED_SUFFIX):
                 continue  # both names seen during a rename: the closed one is authoritative
             found[stem] = Segment(stem=stem, path=Path(entry.path), closed=closed, size=st.st_size)
+        for stem in [s for s in self.skipped if s not in listed_skipped]:
+            del self.skipped[stem]  # gone: a segment written under that name later is read again
+        for stem in listed_skipped:
+            found.pop(stem, None)  # the other name of a skipped stem
         self._last_scan = found
         return found
+
+    def _skip(self, stem: str, path: Path, reason: str, error: object) -> None:
+        """Set aside an unreadable segment (once: later failures of the same stem add nothing)."""
+        if stem in self.skipped:
+            return
+        skipped = SkippedSegment(stem=stem, path=path, reason=reason, detail=str(error))
+        self.skipped[stem] = skipped
+        self._newly_skipped.append(skipped)
+        self._last_scan.pop(stem, None)
+        if self.offsets.get(stem) == 0:
+            del self.offsets[stem]  # nothing read from it: its removal later loses nothing more
+        log.warning(
+            "skipping spool segment %s (%s: %s): its records are not ingested and it is not deleted; "
+            "the other segments are read as usual. Remove or repair it.",
+            path,
+            reason,
+            skipped.detail,
+        )
 
     def read_available(self) -> ReadResult:
         """Read new data in segment name order until ~``chunk_bytes`` were read; advance :attr:`offsets`."""
@@ -146,14 +206,15 @@ class SpoolReader:
             if read is not None:
                 result.reads.append(read)
                 budget -= read.n_bytes
-        self._mark_consumed(segments)
+        self._mark_consumed(segments)  # without the segments skipped while reading (_skip removed them)
+        result.skipped, self._newly_skipped = self._newly_skipped, []
         return result
 
     def _forget_missing(self, segments: dict[str, Segment], result: ReadResult) -> None:
         """Drop the offsets of segments that are gone, sorting them into vanished and consumed ones."""
         for stem in [s for s in self.offsets if s not in segments]:
-            if self._still_exists(stem):
-                continue  # missed by a listing that raced the writer's rename: keep its offset
+            if stem in self.skipped or self._still_exists(stem):
+                continue  # skipped, or missed by a listing that raced the writer's rename: keep its offset
             if stem in self.consumed:
                 result.gone_consumed.append(stem)
             else:
@@ -187,6 +248,8 @@ class SpoolReader:
         schema = self._schemas.get(stem)
         if schema is None:
             head = self._read_bytes(segment, 0, max(self.chunk_bytes, _SCHEMA_READ_BYTES))
+            if stem in self.skipped:
+                return None
             schema, schema_end = _read_schema(head or b"")
             if schema is None:
                 return self._unreadable(segment, offset) if segment.closed else None
@@ -198,7 +261,9 @@ class SpoolReader:
         batches, used, ended = _read_batches(data, schema)
         if not batches and not ended and offset + len(data) < segment.size:
             # a message larger than a chunk: read the rest of the segment (at most the writer's segment size)
-            data = self._read_bytes(segment, offset, segment.size - offset) or b""
+            data = self._read_bytes(segment, offset, segment.size - offset)
+            if data is None:
+                return None
             batches, used, ended = _read_batches(data, schema)
         at_eof_of_closed = segment.closed and offset + len(data) >= segment.size
         truncated = at_eof_of_closed and not ended and used < len(data)
@@ -232,6 +297,9 @@ class SpoolReader:
                     return fh.read(min(most, size - offset))
             except FileNotFoundError:
                 continue
+            except OSError as exc:  # permissions, an I/O error, a directory put there since the scan
+                self._skip(segment.stem, path, "unreadable", exc)
+                return None
         return None
 
     def consumed_closed_segments(self, committed: dict[str, int], consumed: Collection[str]) -> list[Segment]:
@@ -272,6 +340,14 @@ class SpoolReader:
     def pending_segments(self) -> int:
         """Segments of the last scan not yet read to their end."""
         return sum(1 for stem, seg in self._last_scan.items() if seg.size > self.offsets.get(stem, 0))
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular file is, in words, for the log."""
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
 
 
 def _read_schema(data: bytes) -> tuple[pa.Schema | None, int]:

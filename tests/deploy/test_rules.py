@@ -23,6 +23,10 @@ EXPECTED_ALERTS = {
     "CreditScoringLatencyP99High",
     "CreditScoringErrorRateHigh",
     "CreditScoringHPAAtMaxReplicas",
+    "CreditScoringDriftSegmentsSkipped",
+    "CreditScoringDriftSidecarDown",
+    "CreditScoringDriftCheckpointStale",
+    "CreditScoringTooManyRequests",
 }
 
 

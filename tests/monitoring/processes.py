@@ -1,9 +1,11 @@
-"""Start and stop real processes in tests: the sidecar (``python -m monitoring serve``) and Prometheus."""
+"""Start and stop real processes in tests: the sidecar (``python -m monitoring serve``) and Prometheus; read
+its metrics, watch its connections."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -69,3 +71,14 @@ def scrape_value(port: int, name: str) -> float | None:
         if line.startswith(name + " "):
             return float(line.split()[1])
     return None
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server end closes ``sock`` (end of stream or reset) within ``within`` seconds."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True

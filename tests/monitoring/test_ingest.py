@@ -231,3 +231,83 @@ def test_segment_deleted_with_unread_records_is_reported_vanished_after_a_restar
     assert "seg-test1-00000001" in vanished_warnings(caplog)[0]
     assert vanished_total(restarted.metrics) == 1
     assert restarted.ingested_total == 100
+
+
+def sample(metrics: MonitorMetrics | None, name: str, **labels: str) -> float | None:
+    assert metrics is not None
+    return metrics.registry.get_sample_value(f"credit_scoring_drift_{name}", labels)
+
+
+def test_unreadable_segments_are_skipped_counted_and_logged_once_while_the_others_are_ingested(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict], caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = settings.spool_dir
+    first = SpoolWriter(spool, writer_id="a")
+    first.append(records[:100])
+    consumed = first.close_segment()
+    (spool / "seg-b-00000001.arrows").mkdir()
+    (spool / "seg-c-00000001.arrows").symlink_to("seg-c-00000001.arrows")  # a loop: unreadable for root too
+    last = SpoolWriter(spool, writer_id="z")
+    last.append(records[100:250])
+    metrics = MonitorMetrics()
+    with caplog.at_level(logging.WARNING, logger="monitoring"):
+        ingestor = Ingestor(settings, bundle.feature_names, metrics)
+        drain(ingestor)
+        for _ in range(3):
+            ingestor.step()
+    assert ingestor.ingested_total == 250
+    assert ingestor.view().probabilities.tolist() == [r["probability"] for r in records[:250]]
+    assert sample(metrics, "segments_skipped_total", reason="not_a_file") == 1
+    assert sample(metrics, "segments_skipped_total", reason="unreadable") == 1
+    assert sample(metrics, "ingest_skipped_segments") == 2
+    skips = [r.getMessage() for r in caplog.records if "skipping spool segment" in r.getMessage()]
+    assert len(skips) == 2  # once per segment, not once per step
+    assert "seg-b-00000001.arrows (not_a_file: a directory)" in skips[0]
+    assert "seg-c-00000001.arrows (unreadable:" in skips[1]
+    ingestor.checkpoint(force=True)
+    ingestor.step()
+    assert not consumed.exists() and (spool / "seg-b-00000001.arrows").is_dir()
+    last.append(records[250:300])
+    drain(ingestor)
+    assert ingestor.ingested_total == 300  # ingestion goes on
+    (spool / "seg-b-00000001.arrows").rmdir()
+    (spool / "seg-c-00000001.arrows").unlink()
+    ingestor.step()
+    assert sample(metrics, "ingest_skipped_segments") == 0
+    assert sample(metrics, "segments_skipped_total", reason="not_a_file") == 1
+    assert vanished_total(metrics) == 0
+
+
+def test_a_corrupt_checkpoint_is_moved_aside_and_ingestion_starts_again_from_the_spool(
+    settings: MonitorSettings, bundle: Bundle, records: list[dict], caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = SpoolWriter(settings.spool_dir)
+    writer.append(records[:300])
+    writer.close_segment()
+    writer.append(records[300:500])
+    first = Ingestor(settings, bundle.feature_names)
+    drain(first)
+    first.checkpoint(force=True)
+    first.step()  # deletes the consumed first segment: its 300 records now live only in the checkpoint
+    first.checkpoint(force=True)
+    path = settings.checkpoint_path
+    damaged = path.read_bytes()[:-500]
+    path.write_bytes(damaged)
+    writer.append(records[500:550])
+    metrics = MonitorMetrics()
+    with caplog.at_level(logging.INFO, logger="monitoring"):
+        restarted = Ingestor(settings, bundle.feature_names, metrics)
+    (moved,) = path.parent.glob("checkpoint.npz.corrupt-*")
+    assert moved.read_bytes() == damaged and not path.exists()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "is corrupt" in errors[0] and moved.name in errors[0]
+    assert sample(metrics, "checkpoints_corrupt_total") == 1
+    assert restarted.ingested_total == 0
+    drain(restarted)
+    # the open segment is read again from its start: 200 records counted a second time, 50 new ones
+    assert restarted.ingested_total == 250
+    assert sample(metrics, "records_ingested_total") == 250
+    assert restarted.view().probabilities.tolist() == [r["probability"] for r in records[300:550]]
+    assert restarted.checkpoint(force=True)
+    again = Ingestor(settings, bundle.feature_names, MonitorMetrics())
+    assert again.ingested_total == 250 and len(again.window) == 250

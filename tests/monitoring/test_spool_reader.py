@@ -1,5 +1,5 @@
 """Tailing the spool: partial messages, rotation, restarts, truncated tails, stale and vanished segments,
-deletion."""
+deletion, names of segments that cannot be read."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
-from monitoring.spool_reader import SpoolReader
+from monitoring.spool_reader import ReadResult, SpoolReader
 from service.payload_log import payload_schema
 from tests.monitoring.synthetic import SpoolWriter
 
@@ -36,13 +37,18 @@ def message(*ids: str) -> bytes:
     return pa.RecordBatch.from_pylist([rec(i) for i in ids], schema=SCHEMA).serialize().to_pybytes()
 
 
-def writer_for(spool: Path) -> SpoolWriter:
-    return SpoolWriter(spool, feature_names=["a"])
+def writer_for(spool: Path, writer_id: str = "test1") -> SpoolWriter:
+    return SpoolWriter(spool, writer_id=writer_id, feature_names=["a"])
 
 
 def ids_of(reader: SpoolReader) -> list[str]:
-    reads = reader.read_available().reads
-    return [i for read in reads for batch in read.batches for i in batch.column("request_id").to_pylist()]
+    return ids_in(reader.read_available())
+
+
+def ids_in(result: ReadResult) -> list[str]:
+    return [
+        i for read in result.reads for batch in read.batches for i in batch.column("request_id").to_pylist()
+    ]
 
 
 def test_partial_last_message_waits_for_its_end(tmp_path: Path) -> None:
@@ -200,3 +206,75 @@ def test_files_that_are_not_segments_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "seg-x-1.tmp").write_text("x\n")
     (tmp_path / "seg-x-2.jsonl").write_text("{}\n")  # format 1: not this reader's
     assert SpoolReader(tmp_path).read_available().reads == []
+
+
+def skipped_in(result: ReadResult) -> dict[str, str]:
+    return {skipped.stem: skipped.reason for skipped in result.skipped}
+
+
+@pytest.mark.timeout(60)  # before the fix, opening the FIFO blocked for ever
+def test_names_of_segments_that_cannot_be_read_are_skipped_once_and_the_others_are_read(
+    tmp_path: Path,
+) -> None:
+    """A directory, a FIFO and a symbolic-link loop under segment names (each fails for root too)."""
+    first = writer_for(tmp_path, "a")
+    first.append([rec("a1")])
+    first.close_segment()
+    (tmp_path / "seg-b-00000001.arrows").mkdir()
+    os.mkfifo(tmp_path / "seg-c-00000001.arrows.open")  # opening it would wait for a writer
+    (tmp_path / "seg-d-00000001.arrows").symlink_to("seg-d-00000001.arrows")  # stat fails: ELOOP
+    last = writer_for(tmp_path, "z")
+    last.append([rec("z1"), rec("z2")])
+    reader = SpoolReader(tmp_path)
+    result = reader.read_available()
+    assert ids_in(result) == ["a1", "z1", "z2"]
+    assert skipped_in(result) == {
+        "seg-b-00000001": "not_a_file",
+        "seg-c-00000001": "not_a_file",
+        "seg-d-00000001": "unreadable",
+    }
+    details = {skipped.stem: skipped.detail for skipped in result.skipped}
+    assert details["seg-b-00000001"] == "a directory" and details["seg-c-00000001"] == "a FIFO"
+    assert "symbolic links" in details["seg-d-00000001"]
+    again = reader.read_available()
+    assert again.skipped == [] and again.reads == []  # reported once
+    assert set(reader.skipped) == {"seg-b-00000001", "seg-c-00000001", "seg-d-00000001"}
+    assert reader.lag_bytes() == 0 and reader.pending_segments() == 0
+    assert set(reader.offsets) == {"seg-a-00000001", "seg-z-00000001"}
+    assert reader.delete_consumed(dict(reader.offsets), reader.consumed) == ["seg-a-00000001"]
+    assert (tmp_path / "seg-b-00000001.arrows").is_dir()  # never deleted
+    last.append([rec("z3")])
+    assert ids_of(reader) == ["z3"]  # ingestion goes on
+
+
+def test_a_skipped_name_that_disappears_is_forgotten_and_a_segment_under_it_is_read(tmp_path: Path) -> None:
+    (tmp_path / "seg-b-00000001.arrows").mkdir()
+    reader = SpoolReader(tmp_path)
+    assert skipped_in(reader.read_available()) == {"seg-b-00000001": "not_a_file"}
+    (tmp_path / "seg-b-00000001.arrows").rmdir()
+    result = reader.read_available()
+    assert result.vanished == [] and reader.skipped == {}
+    writer = writer_for(tmp_path, "b")
+    writer.append([rec("b1")])
+    assert writer.open_path.name == "seg-b-00000001.arrows.open"
+    assert ids_of(reader) == ["b1"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_a_segment_that_cannot_be_opened_is_skipped_and_keeps_its_offset(tmp_path: Path) -> None:
+    writer = writer_for(tmp_path, "a")
+    writer.append([rec("a1")])
+    other = writer_for(tmp_path, "z")
+    other.append([rec("z1")])
+    reader = SpoolReader(tmp_path)
+    assert ids_of(reader) == ["a1", "z1"]
+    offset = reader.offsets["seg-a-00000001"]
+    writer.append([rec("a2")])
+    other.append([rec("z2")])
+    writer.open_path.chmod(0)
+    result = reader.read_available()
+    assert ids_in(result) == ["z2"]
+    assert skipped_in(result) == {"seg-a-00000001": "unreadable"}
+    assert "Permission denied" in result.skipped[0].detail
+    assert reader.offsets["seg-a-00000001"] == offset  # a restart reads on from there once it is readable
+    assert reader.read_available().vanished == []
