@@ -61,7 +61,8 @@ class ServiceSettings(BaseSettings):
     explain_max_concurrency: int = Field(default=8, ge=1)
     """Explanations in flight per service (split evenly over the workers): ``/explain`` requests, and
     ``/score`` requests whose reasons the explainer service computes. Beyond it they get 429, from a count
-    of their own, so explanations never take the capacity of plain scoring."""
+    of their own: ``/explain`` holds no ``/score`` slot, and ``/score`` requests waiting for the explainer
+    hold at most this many, so explanations cannot starve plain scoring."""
     body_read_timeout_s: float = Field(default=10.0, gt=0)
     """Seconds a client has to send the whole body of a ``/score`` or ``/explain`` request; a slower one
     gets 408 and its connection is closed. No capacity is held while a body is being read."""
