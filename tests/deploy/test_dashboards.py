@@ -32,6 +32,8 @@ EXPECTED_PANELS = {
         "Records ingested and malformed",
         "Ingest lag",
         "Payload records written and dropped",
+        "Sidecar faults",
+        "Checkpoint age",
     ],
 }
 
