@@ -44,7 +44,8 @@ def window_from_records_file(
     """The last ``max_records`` valid records of payload-log segments (one segment file, or a directory of
     them read in name order), and the records and unreadable segment ends skipped."""
     path = Path(path)
-    files = sorted(path.glob(f"{SEGMENT_PREFIX}*")) if path.is_dir() else [path]
+    # in a directory, only regular files (a directory or FIFO under a segment's name is not a segment)
+    files = sorted(f for f in path.glob(f"{SEGMENT_PREFIX}*") if f.is_file()) if path.is_dir() else [path]
     parser = RecordParser(feature_names)
     window = RollingWindow(len(feature_names), max(max_records, 1))
     skipped = 0

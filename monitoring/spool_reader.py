@@ -202,7 +202,12 @@ class SpoolReader:
         for stem in sorted(segments):
             if budget <= 0:
                 break
-            read = self._read_segment(segments[stem])
+            try:
+                read = self._read_segment(segments[stem])
+            except Exception as exc:  # a bug or an unforeseen file: keep this step's other reads
+                log.exception("unexpected error reading spool segment %s", segments[stem].path)
+                self._skip(stem, segments[stem].path, "unreadable", exc)
+                continue
             if read is not None:
                 result.reads.append(read)
                 budget -= read.n_bytes

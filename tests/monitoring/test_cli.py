@@ -123,5 +123,6 @@ def test_report_says_insufficient_data(tmp_path: Path, bundle_dir: Path, bundle:
     writer.append(records_from_frame(generate_features(10, len(bundle.features), 1), bundle))
     writer.close_segment()
     records = tmp_path / "spool"  # a directory of segments
+    (records / "seg-x-00000001.arrows").mkdir()  # not a segment: passed over, as the sidecar does
     code = main(["report", "--bundle-dir", str(bundle_dir), "--records", str(records), "--output", "x.html"])
     assert code == 2

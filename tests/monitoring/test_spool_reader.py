@@ -278,3 +278,28 @@ def test_a_segment_that_cannot_be_opened_is_skipped_and_keeps_its_offset(tmp_pat
     assert "Permission denied" in result.skipped[0].detail
     assert reader.offsets["seg-a-00000001"] == offset  # a restart reads on from there once it is readable
     assert reader.read_available().vanished == []
+
+
+def test_an_unexpected_error_on_one_segment_loses_nothing_read_in_the_same_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure nobody foresaw (a bug, an odd file) while reading segment b: the records of a, read earlier
+    in the same step, and of c are returned, b is skipped as unreadable, and the next steps go on."""
+    for writer_id, ids in (("a", ["a1"]), ("b", ["b1"]), ("c", ["c1", "c2"])):
+        segment = writer_for(tmp_path, writer_id)
+        segment.append([rec(i) for i in ids])
+        segment.close_segment()
+    reader = SpoolReader(tmp_path)
+    real_read = SpoolReader._read_segment
+
+    def failing_on_b(self: SpoolReader, segment):  # the fault injected: no real file raises this on demand
+        if segment.stem == "seg-b-00000001":
+            raise RuntimeError("unforeseen")
+        return real_read(self, segment)
+
+    monkeypatch.setattr(SpoolReader, "_read_segment", failing_on_b)
+    result = reader.read_available()
+    assert ids_in(result) == ["a1", "c1", "c2"]
+    assert skipped_in(result) == {"seg-b-00000001": "unreadable"}
+    assert "unforeseen" in result.skipped[0].detail
+    assert reader.read_available().reads == []
