@@ -50,6 +50,7 @@ from service.errors import (
     UrlTooLongError,
 )
 from service.handlers import Reply, ScoringState
+from service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -164,16 +165,12 @@ class ScoringFrontDoor:
     async def _other(self, scope: dict, receive: Callable, send: Callable, started: float) -> None:
         """A path the front door does not answer: BentoML's if it serves it and the request line and headers
         are within the limits, else 414, 431 or 404, counted under ``route="other"``."""
-        settings = self.state.settings
-        error: ServiceError | None = None
-        if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > settings.max_url_bytes:
-            error = UrlTooLongError(f"path and query are limited to {settings.max_url_bytes} bytes")
-        elif sum(map(len, itertools.chain.from_iterable(scope["headers"]))) > settings.max_header_bytes:
-            error = HeadersTooLargeError(f"headers are limited to {settings.max_header_bytes} bytes")
-        elif self.passed is None or scope["path"] in self.passed:
-            await self.app(scope, receive, send)
-            return
-        else:
+        header_bytes = sum(map(len, itertools.chain.from_iterable(scope["headers"])))
+        error = _oversized(scope, header_bytes, self.state.settings)
+        if error is None:
+            if self.passed is None or scope["path"] in self.passed:
+                await self.app(scope, receive, send)
+                return
             error = NotFoundError("no such route")
         await self._reply(send, handlers.error_reply(self.state, error), OTHER_ROUTE, started)
 
@@ -182,8 +179,6 @@ class ScoringFrontDoor:
         headers, 429 when too many bodies are being read, 413 past the size limit, 408 past the time limit."""
         settings = self.state.settings
         limit = settings.max_body_bytes
-        if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > settings.max_url_bytes:
-            raise UrlTooLongError(f"path and query are limited to {settings.max_url_bytes} bytes")
         content_type = declared = None
         header_bytes = 0
         for name, value in scope["headers"]:
@@ -192,9 +187,7 @@ class ScoringFrontDoor:
                 content_type = value.decode("latin-1")
             elif name == b"content-length":
                 declared = value
-        if header_bytes > settings.max_header_bytes:
-            raise HeadersTooLargeError(f"headers are limited to {settings.max_header_bytes} bytes")
-        error = handlers.content_type_error(content_type)
+        error = _oversized(scope, header_bytes, settings) or handlers.content_type_error(content_type)
         if error is not None:
             raise error
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -259,6 +252,16 @@ class ScoringFrontDoor:
         if duration is not None:
             duration.observe(time.perf_counter() - started)
             self._child("requests", route, str(status)).inc()
+
+
+def _oversized(scope: dict, header_bytes: int, settings: ServiceSettings) -> ServiceError | None:
+    """414 for a path and query above ``max_url_bytes``, 431 for ``header_bytes`` above
+    ``max_header_bytes``, else ``None``."""
+    if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > settings.max_url_bytes:
+        return UrlTooLongError(f"path and query are limited to {settings.max_url_bytes} bytes")
+    if header_bytes > settings.max_header_bytes:
+        return HeadersTooLargeError(f"headers are limited to {settings.max_header_bytes} bytes")
+    return None
 
 
 async def _read_body(receive: Callable, limit: int) -> bytes:

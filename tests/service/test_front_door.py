@@ -25,12 +25,7 @@ class RecordingApp:
 
 def call(app, path: str, body: bytes = b"{}", method: str = "POST", headers=None) -> tuple[int, dict, bytes]:
     """One request through ``app``; returns status, headers and body."""
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "headers": headers if headers is not None else [(b"content-type", b"application/json")],
-    }
+    scope = _scope(path, method, headers)
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[dict] = []
 
