@@ -7,11 +7,12 @@ Every comparison is made in the same run, on the same model (default: the regist
 * in process: one applicant through training's batch builder (documents -> tables -> cleaning ->
   ``build_features``, what a caller would have to run before this change), the batch builder per applicant
   in a batch of 20,000, and the service's own path: ``RequestSchema.parse`` of a body (decoding, checks,
-  feature computation) and the feature computation alone;
+  feature computation), the feature computation alone, and the repeated-key check (part of the parse) on
+  the body and on the same body with one explicit ``null``;
 * over HTTP (a real ``bentoml serve``, payload log on, wrk): p50 latency at 1 connection and throughput at
   8 connections for the applicant form and the feature-vector form of the same applicant, alternated over
   ``--rounds`` rounds; with ``--baseline-source DIR`` (a checkout of the previous release, e.g. a
-  ``git worktree``) the feature-vector form of that release is measured in the same rounds.
+  ``git worktree``) both forms are measured on that release in the same rounds.
 
     .venv/bin/python benchmarks/bench_applicant.py [--tag credit_scorer:latest] [--baseline-source /tmp/old]
 
@@ -40,6 +41,7 @@ from deploy.bento_server import BentoServer  # noqa: E402
 from service.applicant.document import HISTORY_TABLES, applicant_type  # noqa: E402
 from service.applicant.evaluate import FeatureRow  # noqa: E402
 from service.bundle import Bundle  # noqa: E402
+from service.repeated_keys import RepeatedKeys  # noqa: E402
 from service.request_schema import RequestSchema  # noqa: E402
 from tests.service.serving import last_line_in_home  # noqa: E402
 from training.documents import documents_to_tables, tables_to_documents  # noqa: E402
@@ -82,6 +84,8 @@ def in_process(bundle: Bundle, applicants: dict[str, dict], batch: dict) -> dict
     row = FeatureRow(names)
     schema = RequestSchema(bundle.features, max_batch_size=1000, explain_max_k=20, feature_row=row)
     decoder = msgspec.json.Decoder(applicant_type())
+    repeated_keys = RepeatedKeys(schema.score_type)
+    request_decoder = msgspec.json.Decoder(schema.score_type)
     out: dict[str, float] = {}
     for label, document in applicants.items():
         body = json.dumps({"applicant": document}).encode()
@@ -96,6 +100,11 @@ def in_process(bundle: Bundle, applicants: dict[str, dict], batch: dict) -> dict
             lambda b=body: schema.parse(b), 500
         )
         out[f"{label}: features alone"] = p50_us(lambda a=decoded: row.values(a), 500)
+        with_null = json.dumps({"applicant": {**document, "AMT_ANNUITY": None}}).encode()
+        for name, sent in (("repeated-key check", body), ("repeated-key check, explicit null", with_null)):
+            request = request_decoder.decode(sent)
+            assert repeated_keys.repeated(sent, request) is None
+            out[f"{label}: {name}"] = p50_us(lambda b=sent, r=request: repeated_keys.repeated(b, r), 500)
         out[f"{label}: parse feature-vector body"] = p50_us(lambda b=vector: schema.parse(b), 2000)
     n = len(batch["application"])
     started = time.perf_counter()
@@ -222,7 +231,8 @@ def main() -> None:
                 servers.append(old)
                 old.wait_ready(timeout_s=180)
                 for connections in (1, 8):
-                    measure("previous release, median features", old, bodies["median features"], connections)
+                    for label in ("median features", "median applicant"):
+                        measure(f"previous release, {label}", old, bodies[label], connections)
                 old.stop()
         results["served"] = served
         results["loadavg_end"] = os.getloadavg()
@@ -245,6 +255,12 @@ def main() -> None:
         ratios["throughput at 8 conn, features now / previous release"] = median(
             "median features, 8 conn", "rps"
         ) / median("previous release, median features, 8 conn", "rps")
+        ratios["throughput at 8 conn, applicant now / previous release"] = median(
+            "median applicant, 8 conn", "rps"
+        ) / median("previous release, median applicant, 8 conn", "rps")
+        ratios["CPU per request at 8 conn, applicant now / previous release"] = median(
+            "median applicant, 8 conn", "cpu_us"
+        ) / median("previous release, median applicant, 8 conn", "cpu_us")
     results["ratios"] = ratios
     for label, value in ratios.items():
         print(f"  {label:<62} {value:6.3f}")

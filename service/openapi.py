@@ -228,7 +228,7 @@ def _answers() -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     described = {
-        400: "Malformed body (not JSON, wrong shape, unknown top-level field).",
+        400: "Malformed body (not JSON, wrong shape, unknown top-level field, a key repeated in one object).",
         408: "The body did not arrive within the configured time; the connection is closed.",
         413: "Batch above the applicant limit, a history list above its record limit, or body above the "
         "byte limit.",

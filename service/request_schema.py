@@ -49,6 +49,7 @@ from service.errors import (
     UnknownFieldError,
     WrongTypeError,
 )
+from service.repeated_keys import RepeatedKeys
 
 __all__ = [
     "FORM_APPLICANT",
@@ -179,6 +180,7 @@ class RequestSchema:
             [id_field, features_field, applicant_field],
             kw_only=True,
             forbid_unknown_fields=True,
+            omit_defaults=True,
         )
         applicants = Annotated[list[self.item_type], msgspec.Meta(min_length=1, max_length=max_batch_size)]  # type: ignore[name-defined]
         explain = whole_number(0, explain_max_k)
@@ -192,12 +194,13 @@ class RequestSchema:
             ("rows", msgspec.Raw | msgspec.UnsetType, unset),
             *common,
         ]
-        self.score_type = _struct(
-            "ScoreBody", [*body_fields, ("explain", explain, 0)], kw_only=True, forbid_unknown_fields=True
-        )
-        self.explain_type = _struct("ExplainBody", body_fields, kw_only=True, forbid_unknown_fields=True)
+        options = {"kw_only": True, "forbid_unknown_fields": True, "omit_defaults": True}  # see repeated_keys
+        self.score_type = _struct("ScoreBody", [*body_fields, ("explain", explain, 0)], **options)
+        self.explain_type = _struct("ExplainBody", body_fields, **options)
         self._score_decoder = msgspec.json.Decoder(self.score_type)
         self._explain_decoder = msgspec.json.Decoder(self.explain_type)
+        self._score_keys = RepeatedKeys(self.score_type)
+        self._explain_keys = RepeatedKeys(self.explain_type)
         self._column_decoders: OrderedDict[tuple[str, ...], msgspec.json.Decoder] = OrderedDict()
 
     # ----------------------------------------------------------------------------------------- parse
@@ -211,6 +214,9 @@ class RequestSchema:
             raise _refusal(str(error)) from None
         except msgspec.DecodeError:
             raise decode_error(body, decoder.type) from None
+        repeated = (self._score_keys if allow_explain else self._explain_keys).repeated(body, request)
+        if repeated is not None:
+            raise MalformedRequestError("a key appears more than once in one object", _key(repeated) or None)
         explain_k = int(request.explain) if allow_explain else 0
         unset = msgspec.UNSET
         if request.applicants is not unset:

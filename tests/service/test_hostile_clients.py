@@ -3,6 +3,7 @@ oversized request lines and headers."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import time
@@ -112,6 +113,24 @@ def test_long_request_lines_and_headers_are_refused(hostile_server: BentoServer)
         assert (response.status_code, response.json()["error"]) == (414, "url_too_long")
         response = client.post("/score", json={}, headers={"x-filler": "y" * 17000})
         assert (response.status_code, response.json()["error"]) == (431, "headers_too_large")
+
+
+def test_ambiguous_bodies_are_refused_on_both_scoring_routes(hostile_server: BentoServer) -> None:
+    """Duplicate keys (read by msgspec as their last value), a UTF-16 body and ``"explain": null``."""
+    payload = applicant_payloads(1)[0]
+    text = json.dumps(payload)
+    key = next(iter(payload))
+    repeated = "{" + f"{json.dumps(key)}: null, " + text[1:]
+    headers = {"content-type": "application/json"}
+    with httpx.Client(base_url=hostile_server.url, timeout=10.0) as client:
+        for path in ("/score", "/explain"):
+            assert client.post(path, content=text, headers=headers).status_code == 200, path
+            response = client.post(path, content=repeated, headers=headers)
+            assert (response.status_code, response.json()["field"]) == (400, key), path
+            response = client.post(path, content=text.encode("utf-16"), headers=headers)
+            assert (response.status_code, response.json()["error"]) == (400, "malformed_request"), path
+        response = client.post("/score", json={**payload, "explain": None})
+        assert (response.status_code, response.json()["field"]) == (422, "explain")
 
 
 def test_readiness_answers_within_its_probe_timeout_under_a_full_explanation_load(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 
 import numpy as np
 import pytest
@@ -214,6 +215,137 @@ def test_utf16_bodies_are_refused() -> None:
     assert (error.status, error.code) == (400, "malformed_request")
 
 
+def _with_duplicate(body: dict, first: str, repeated: str) -> bytes:
+    """``body`` as JSON text with ``repeated`` written right after the one occurrence of ``first``."""
+    text = json.dumps(body)
+    assert text.count(first) == 1
+    return text.replace(first, f"{first}, {repeated}").encode()
+
+
+DOCUMENT = {"applicant": _applicant()}
+
+
+@pytest.mark.parametrize(
+    ("body", "first", "repeated", "key"),
+    [
+        ({"id": "a", "features": {}}, '"id": "a"', '"id": "b"', "id"),
+        ({"features": {"AMT_CREDIT": 1.0}}, '"AMT_CREDIT": 1.0', f'"AMT_CREDIT": {SECRET}', "AMT_CREDIT"),
+        (DOCUMENT, '"AMT_CREDIT": 250000.0', '"AMT_CREDIT": 250000.0', "AMT_CREDIT"),
+        (DOCUMENT, '"CREDIT_ACTIVE": "Closed"', '"CREDIT_ACTIVE": "Active"', "CREDIT_ACTIVE"),
+        (DOCUMENT, '"STATUS": "0"', '"STATUS": "X"', "STATUS"),
+        (DOCUMENT, '"DAYS_INSTALMENT": -30.0', '"DAYS_INSTALMENT": -1.0', "DAYS_INSTALMENT"),
+        (DOCUMENT, '"NAME_INCOME_TYPE": "Working"', '"bureau": []', "bureau"),
+        (DOCUMENT, '"AMT_CREDIT": 250000.0', r'"\u0041MT_CREDIT": 1.0', "AMT_CREDIT"),
+        (
+            {"applicants": [{"id": 1, "features": {}}, {"id": 2, "features": {}}]},
+            '"id": 2',
+            '"id": 3',
+            "id",
+        ),
+    ],
+    ids=[
+        "top-level",
+        "features",
+        "application-same-value",
+        "bureau-record",
+        "bureau-balance-record",
+        "instalment-record",
+        "history-table",
+        "escaped-spelling",
+        "batch-item",
+    ],
+)
+def test_a_key_repeated_in_one_object_is_refused(body: dict, first: str, repeated: str, key: str) -> None:
+    error = _refusal(_with_duplicate(body, first, repeated))
+    assert (error.status, error.code, error.field) == (400, "malformed_request", key)
+    assert error.reason == "a key appears more than once in one object"
+
+
+def _pairs(value: object) -> object:
+    """``value`` with every object as a list of (key, value) pairs, which may then repeat a key."""
+    if isinstance(value, dict):
+        return [(key, _pairs(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [_pairs(item) for item in value]
+    return value
+
+
+def _dump(value: object) -> str:
+    """JSON text of a :func:`_pairs` tree (an object is a list of tuples)."""
+    if isinstance(value, list) and value and all(isinstance(item, tuple) for item in value):
+        return "{" + ", ".join(f"{json.dumps(key)}: {_dump(item)}" for key, item in value) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_dump(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def _objects(value: object) -> list[list[tuple]]:
+    """Every object (pair list) of a :func:`_pairs` tree."""
+    if isinstance(value, list) and value and all(isinstance(item, tuple) for item in value):
+        return [value, *(found for _, item in value for found in _objects(item))]
+    if isinstance(value, list):
+        return [found for item in value for found in _objects(item)]
+    return []
+
+
+def test_any_repeated_key_is_refused_whatever_the_values_around_it() -> None:
+    """Random repeats, of any value, in random objects of documents holding colons in text (also "null"),
+    explicit nulls and defaults."""
+    rng = random.Random(7)
+    schema = _schema()
+    for trial in range(400):
+        applicant = _applicant()
+        applicant["NAME_INCOME_TYPE"] = rng.choice(["Working", "Cash X-Sell: low", "a: null", "null"])
+        if trial % 2:
+            applicant["EXT_SOURCE_1"] = None
+        body = {"id": rng.choice(["A-1", "A:1"]), "applicant": applicant}
+        if trial % 3 == 0:
+            body["explain"] = 0
+        tree = _pairs(body)
+        target = rng.choice(_objects(tree))
+        key, value = rng.choice(target)
+        if _objects(value)[:1] == [value]:
+            repeat = value
+        elif isinstance(value, list):
+            repeat = rng.choice([[], value])
+        elif key == "explain":  # the one key here that may not be null
+            repeat = rng.choice([0, 1])
+        else:
+            repeat = rng.choice([None, value, "x: null" if isinstance(value, str) else value])
+        target.insert(rng.randrange(len(target) + 1), (key, repeat))
+        error = _refusal(_dump(tree).encode(), schema)
+        assert (error.code, error.field) == ("malformed_request", key), (trial, key, repeat)
+
+
+def test_bodies_without_repeats_are_accepted_whatever_they_hold() -> None:
+    """Explicit nulls and defaults, colons and escapes in text: scored as the plain body."""
+    plain = _applicant()
+    expected = _schema().parse(json.dumps({"applicant": plain}).encode()).matrix
+    variants = [
+        {"applicant": {**plain, "EXT_SOURCE_1": None}},
+        {"applicant": {**plain, "previous_application": []}, "explain": 0, "return_features": False},
+        {"id": None, "applicant": {**plain, "NAME_TYPE_SUITE": "Spouse: partner"}},
+        {"id": "café", "applicant": plain},
+    ]
+    for body in variants:
+        parsed = _schema().parse(json.dumps(body).encode())
+        np.testing.assert_array_equal(parsed.matrix, expected)
+
+
+def test_the_same_key_in_sibling_objects_is_accepted() -> None:
+    applicant = _applicant()
+    applicant["bureau"][1]["bureau_balance"] = [{"MONTHS_BALANCE": -1, "STATUS": "0"}]
+    body = {"applicants": [{"id": 1, "applicant": applicant}, {"id": 2, "applicant": applicant}]}
+    assert _schema().parse(json.dumps(body).encode()).caller_ids == ["1", "2"]
+
+
+def test_a_key_repeated_in_the_columnar_rows_is_refused_by_the_rows() -> None:
+    """The rows are checked after: they hold values, never objects."""
+    raw = b'{"columns": ["AMT_CREDIT"], "rows": [[{"k": 1, "k": 2}]]}'
+    error = _refusal(raw)
+    assert (error.status, error.code, error.field) == (422, "wrong_type", "rows[0].AMT_CREDIT")
+
+
 # ------------------------------------------------------------------------------------- applicant form
 
 
@@ -320,7 +452,7 @@ def test_a_model_without_applicant_support_refuses_the_form_with_its_reason() ->
     schema = RequestSchema(
         TINY_FEATURES, max_batch_size=10, explain_max_k=0, applicant_unavailable="retrain it"
     )
-    error = _refusal({"applicant": _applicant()}, schema)
+    error = _refusal(DOCUMENT, schema)
     assert (error.status, error.code, error.reason) == (422, "applicant_form_unavailable", "retrain it")
     assert schema.parse(json.dumps(applicant_payloads(1)[0]).encode()).forms == [FORM_FEATURES]
 

@@ -1,4 +1,5 @@
-"""SIGTERM to a real ``bentoml serve`` under steady load: every request answered 2xx is in the spool."""
+"""SIGTERM to a real ``bentoml serve`` under steady load: every request answered 2xx is in the spool and is
+ingested once by the drift sidecar."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.bento_server import BentoServer
-from tests.service.serving import register_tiny_bundle
+from deploy.bento_server import BentoServer, free_port
+from tests.monitoring.processes import scrape_value, start_sidecar, stop, wait_ready, wait_until
+from tests.service.serving import last_line_in_home, register_tiny_bundle
 from tests.service.spool_records import read_spool
 from tests.service.tiny_bundle import applicant_payloads
 
@@ -44,9 +46,18 @@ async def _score_until(
 
 def test_sigterm_under_load_loses_no_answered_record(tmp_path: Path) -> None:
     """16 clients score for 3 s, then the server gets SIGTERM while they keep sending: it exits 0, the
-    spool holds exactly the request ids answered 2xx (none twice, none other), every segment closed."""
-    register_tiny_bundle(tmp_path / "home")
+    spool holds exactly the request ids answered 2xx (none twice, none other), every segment closed, and
+    the drift sidecar, reading the spool all along, ingests as many records as were answered 2xx."""
+    tag = register_tiny_bundle(tmp_path / "home")
+    bundle_dir = last_line_in_home(
+        tmp_path / "home", f"from service.bundle import registered_path\nprint(registered_path({tag!r}))"
+    )
     spool = tmp_path / "spool"
+    spool.mkdir()
+    sidecar_port = free_port()
+    sidecar = start_sidecar(
+        spool, Path(bundle_dir), sidecar_port, tmp_path / "sidecar.log", "--delete-consumed", "false"
+    )
     server = BentoServer(
         tmp_path / "home", env={"CREDIT_SCORING_SPOOL_DIR": str(spool)}, log_path=tmp_path / "serve.log"
     )
@@ -64,12 +75,28 @@ def test_sigterm_under_load_loses_no_answered_record(tmp_path: Path) -> None:
         *_, code = await asyncio.gather(*clients, terminate())
         return code
 
-    server.start()
     try:
-        server.wait_ready()
-        code = asyncio.run(load_then_terminate())
+        wait_ready(sidecar_port, sidecar)
+        server.start()
+        try:
+            server.wait_ready()
+            code = asyncio.run(load_then_terminate())
+        finally:
+            server.stop()
+        ingested: list[float | None] = []
+
+        def all_ingested() -> bool:
+            ingested.append(scrape_value(sidecar_port, "credit_scoring_drift_records_ingested_total"))
+            return ingested[-1] == len(answered)
+
+        try:
+            wait_until(all_ingested, 60, "the sidecar to ingest every answered record")
+        except AssertionError as error:
+            raise AssertionError(f"{error}: answered {len(answered)}, ingested {ingested[-3:]}") from None
+        time.sleep(1.0)  # a record counted twice would show up by now
+        assert scrape_value(sidecar_port, "credit_scoring_drift_records_ingested_total") == len(answered)
     finally:
-        server.stop()
+        stop(sidecar)
     assert code == 0, server.log_path.read_text()[-3000:]
     assert len(answered) > 1000
     assert failures, "the load went on after the stop, so some requests must have been refused"
