@@ -6,7 +6,9 @@
 Ingest: a spool of generated payload records (40 features, record batches of 250 records, about one 50 ms
 drain of the service's writer at its measured single-worker rate, 10,000 records per segment) read
 by one :class:`Ingestor` in one thread, parse + window + checkpoint included. Reported per wall-clock second
-and per CPU second of the ingesting thread: on a shared machine the second is what one core sustains.
+and per CPU second of the ingesting thread: on a shared machine the second is what one core sustains. Runs
+with the stability counters (per-bin counting of every record, ``monitoring/stability.py``) and without
+them alternate, so their difference is the counters' cost per record in the same conditions.
 
 Drift: one calibrated :class:`DriftDetector` per feature count, timed on windows of several sizes; for
 comparison, Evidently's ``Report([DataDriftPreset()])`` and its legacy ``DataDriftTable`` on 5,000 x 40.
@@ -30,8 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitoring.drift import DriftDetector
 from monitoring.ingest import Ingestor
+from monitoring.metrics import MonitorMetrics
 from monitoring.settings import MonitorSettings
+from monitoring.stability import StabilityCounter
 from monitoring.window import WindowView
+from service.bundle import Bundle
 from tests.monitoring.synthetic import SpoolWriter, generate_features, make_bundle, records_from_frame
 
 DRAIN_RECORDS = 250
@@ -41,37 +46,61 @@ DRAIN_RECORDS = 250
 def bench_ingest(
     n_records: int, n_features: int, repeats: int = 1, drain_records: int = DRAIN_RECORDS
 ) -> dict:
-    """Records/s of the ingest path on a pre-filled spool (best of ``repeats`` runs, wall and CPU)."""
+    """Records/s of the ingest path on a pre-filled spool (best of ``repeats`` runs, wall and CPU), with the
+    stability counters (what the sidecar does with a bundle that has bins) and without them (a bundle without
+    bins: the path before they existed), alternating in the same process on equal spools."""
     bundle = make_bundle(n_reference=2_000, n_features=n_features)
     records = records_from_frame(generate_features(10_000, n_features, seed=1), bundle)
-    best_wall, best_cpu = float("inf"), float("inf")
+    best: dict[bool, list[float]] = {True: [float("inf")] * 2, False: [float("inf")] * 2}
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            writer = SpoolWriter(Path(tmp) / "spool")
-            for start in range(0, n_records, 10_000):
-                segment = records[: min(10_000, n_records - start)]
-                for drain in range(0, len(segment), drain_records):
-                    writer.append(segment[drain : drain + drain_records])
-                writer.close_segment()
-            settings = MonitorSettings(spool_dir=Path(tmp) / "spool", checkpoint_interval_seconds=1.0)
-            ingestor = Ingestor(settings, bundle.feature_names)
-            started, started_cpu = time.perf_counter(), time.thread_time()
-            while ingestor.step():
-                ingestor.checkpoint()
-            ingestor.checkpoint(force=True)
-            best_cpu = min(best_cpu, time.thread_time() - started_cpu)
-            best_wall = min(best_wall, time.perf_counter() - started)
-        assert ingestor.ingested_total == n_records
+        for with_bins in (False, True):
+            wall, cpu = _ingest_once(bundle, records, n_records, drain_records, with_bins)
+            best[with_bins] = [min(best[with_bins][0], wall), min(best[with_bins][1], cpu)]
+    out = {}
+    for with_bins, key in ((True, "with_stability"), (False, "without_stability")):
+        wall, cpu = best[with_bins]
+        out[key] = {
+            "seconds": round(wall, 2),
+            "records_per_second": round(n_records / wall),
+            "cpu_seconds": round(cpu, 2),
+            "records_per_cpu_second": round(n_records / cpu),
+        }
     return {
         "records": n_records,
         "features": n_features,
         "repeats": repeats,
         "records_per_batch": drain_records,
-        "seconds": round(best_wall, 2),
-        "records_per_second": round(n_records / best_wall),
-        "cpu_seconds": round(best_cpu, 2),
-        "records_per_cpu_second": round(n_records / best_cpu),
+        **out,
+        "stability_cpu_us_per_record": round(1e6 * (best[True][1] - best[False][1]) / n_records, 2),
     }
+
+
+def _ingest_once(
+    bundle: Bundle, records: list[dict], n_records: int, drain_records: int, with_bins: bool
+) -> tuple[float, float]:
+    """Wall and ingest-thread CPU seconds of one ingest of ``n_records`` (metrics registry included)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = SpoolWriter(Path(tmp) / "spool")
+        for start in range(0, n_records, 10_000):
+            segment = records[: min(10_000, n_records - start)]
+            for drain in range(0, len(segment), drain_records):
+                writer.append(segment[drain : drain + drain_records])
+            writer.close_segment()
+        settings = MonitorSettings(spool_dir=Path(tmp) / "spool", checkpoint_interval_seconds=1.0)
+        metrics = MonitorMetrics()
+        stability = StabilityCounter(bundle.stability, bundle.feature_names) if with_bins else None
+        if stability is not None:
+            metrics.registry.register(stability)
+        ingestor = Ingestor(settings, bundle.feature_names, metrics, stability)
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        while ingestor.step():
+            ingestor.checkpoint()
+        ingestor.checkpoint(force=True)
+        cpu, wall = time.thread_time() - started_cpu, time.perf_counter() - started
+    assert ingestor.ingested_total == n_records
+    if stability is not None:
+        assert int(stability.published()[1].sum()) == n_records
+    return wall, cpu
 
 
 def bench_drift(feature_counts: list[int], window_sizes: list[int], with_evidently: bool) -> dict:

@@ -5,7 +5,8 @@ Order of operations, and why it is exactly once across ``kill -9``:
 1. read new record batches (the reader's in-memory offsets advance);
 2. apply the valid ones to the in-memory window and counters;
 3. every ``checkpoint_interval_seconds``: save offsets + counters + window in one atomic file, with the
-   closed segments read to their end marked as consumed;
+   closed segments read to their end marked as consumed, then publish the stability counts of the records
+   it covers (:mod:`monitoring.stability`);
 4. only then delete the segments that checkpoint marked as consumed.
 
 A crash before 3 loses the in-memory window and counters together with the offsets that produced them; the
@@ -32,6 +33,7 @@ from monitoring.metrics import MonitorMetrics
 from monitoring.records import RecordParser
 from monitoring.settings import MonitorSettings
 from monitoring.spool_reader import SpoolReader
+from monitoring.stability import StabilityCounter
 from monitoring.window import RollingWindow, WindowView
 
 log = logging.getLogger(__name__)
@@ -41,11 +43,18 @@ class Ingestor:
     """Owns the spool reader and the window; the drift loop only reads the window through :meth:`view`."""
 
     def __init__(
-        self, settings: MonitorSettings, feature_names: list[str], metrics: MonitorMetrics | None = None
+        self,
+        settings: MonitorSettings,
+        feature_names: list[str],
+        metrics: MonitorMetrics | None = None,
+        stability: StabilityCounter | None = None,
     ) -> None:
         self.settings = settings
         self.feature_names = list(feature_names)
         self.metrics = metrics
+        self.stability = stability
+        """Per-bin counters of the ingested records (``None``: the bundle has no stability bins); their counts
+        are published by each checkpoint, so a record read again after a crash is counted once."""
         self.parser = RecordParser(self.feature_names)
         # without a time limit only the last window_records can ever be used: hold (and checkpoint) no more
         capacity = settings.max_window_records if settings.window_seconds else settings.window_records
@@ -119,6 +128,8 @@ class Ingestor:
             if len(batch):
                 with self.lock:
                     self.window.append(batch)
+                if self.stability is not None:
+                    self.stability.count(batch.features, batch.probabilities)
                 ingested += len(batch)
             n_records += sum(b.num_rows for b in read.batches)
             self._dirty = True
@@ -175,6 +186,8 @@ class Ingestor:
         )
         self.committed_offsets = offsets
         self.committed_consumed = set(consumed)
+        if self.stability is not None:
+            self.stability.commit()
         self._dirty = False
         self._last_checkpoint = now
         if self.metrics is not None:

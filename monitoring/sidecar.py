@@ -22,6 +22,7 @@ from monitoring.metrics import MonitorMetrics, publish
 from monitoring.report_page import ReportPage, ReportUnavailableError
 from monitoring.server import make_server, serve_in_thread
 from monitoring.settings import MonitorSettings
+from monitoring.stability import StabilityCounter
 from monitoring.window import RecomputeTrigger
 from service.bundle import Bundle, BundleError, load_registered
 
@@ -48,6 +49,25 @@ def load_bundle(settings: MonitorSettings) -> Bundle:
     return bundle
 
 
+def stability_counter(bundle: Bundle) -> StabilityCounter | None:
+    """Counters of the bundle's frozen bins; ``None``, said in one log line, for a bundle without bins."""
+    if bundle.stability is None:
+        log.warning(
+            "the bundle has no stability bins (trained before they existed, or stored in a layout this "
+            "version cannot read): no stability counters are exported and no PSI can be computed; retrain "
+            "the model to get them"
+        )
+        return None
+    counter = StabilityCounter(bundle.stability, bundle.feature_names)
+    log.info(
+        "counting records in the bundle's stability bins (binning %s): %d features, %d score bands",
+        counter.binning,
+        len(bundle.stability.features),
+        len(bundle.stability.score.expected),
+    )
+    return counter
+
+
 class Sidecar:
     """Owns the metrics, the ingestor, the detector and the two loops."""
 
@@ -60,7 +80,11 @@ class Sidecar:
         self.settings = settings
         self.bundle = bundle if bundle is not None else load_bundle(settings)
         self.metrics = MonitorMetrics()
-        self.ingestor = Ingestor(settings, self.bundle.feature_names, self.metrics)
+        self.stability = stability_counter(self.bundle)
+        """Per-bin counters for the fleet-wide PSI, or ``None`` when the bundle has no stability bins."""
+        if self.stability is not None:
+            self.metrics.registry.register(self.stability)
+        self.ingestor = Ingestor(settings, self.bundle.feature_names, self.metrics, self.stability)
         self.detector: DriftDetector | None = None
         """Built by :meth:`prepare_detector` in the drift thread: importing Evidently takes seconds, and
         ingestion must not wait for it after a restart."""

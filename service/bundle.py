@@ -5,7 +5,9 @@ them. A bundle is a directory (stored as a BentoML model ``credit_scorer:<versio
 
 ``bundle.json``
     format version, feature spec, threshold, cost weights, metrics, training-data fingerprint, library
-    versions, creation time.
+    versions, creation time, and (``stability``, optional) the frozen bins of every feature and the score
+    bands with their development shares (``service/stability_bins.py``); bundles written before the bins
+    existed have none and load as before.
 ``model.txt``
     the LightGBM booster in its text format.
 ``reference.parquet``
@@ -25,14 +27,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from service.stability_bins import StabilityBins, UnsupportedBinsError
+
 if TYPE_CHECKING:
     import pandas as pd
+
+log = logging.getLogger(__name__)
 
 BUNDLE_MODEL_NAME = "credit_scorer"
 """Name of the BentoML model under which bundles are registered."""
@@ -139,6 +146,9 @@ class Bundle:
     applicant documents only when its own definitions give the same fingerprint."""
     example_applicants: list[dict[str, Any]] | None = None
     """Applicant documents of holdout applicants (the ``applicant`` form of ``POST /score``), or ``None``."""
+    stability: StabilityBins | None = None
+    """Frozen bins of every feature and score bands with their development shares (the PSI baseline), or
+    ``None`` for a bundle trained before they existed (or holding them in a layout this code cannot read)."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -163,6 +173,8 @@ class Bundle:
             "assets": sorted(self.assets),
             "feature_definitions": self.feature_definitions,
         }
+        if self.stability is not None:
+            meta["stability"] = self.stability.to_json()
         (out / _META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False, default=_json_default))
         (out / _MODEL_FILE).write_text(self.booster_text)
         (out / _CARD_FILE).write_text(self.model_card)
@@ -233,6 +245,7 @@ class Bundle:
             extra=meta.get("extra", {}),
             feature_definitions=meta.get("feature_definitions", ""),
             example_applicants=applicants,
+            stability=_read_stability(meta.get("stability"), src),
         )
 
     def _validate(self) -> None:
@@ -247,6 +260,8 @@ class Bundle:
             missing = [c for c in [*names, PROBABILITY_COLUMN] if c not in self.reference.columns]
             if missing:
                 raise BundleError(f"reference sample lacks columns: {', '.join(missing[:5])}")
+        if self.stability is not None and self.stability.feature_names != names:
+            raise BundleError("the stability bins must cover the model's features, in the same order")
 
 
 def register(bundle: Bundle, name: str = BUNDLE_MODEL_NAME, labels: Mapping[str, str] | None = None) -> str:
@@ -314,6 +329,19 @@ def is_registered(tag: str = f"{BUNDLE_MODEL_NAME}:latest") -> bool:
     except BundleError:
         return False
     return True
+
+
+def _read_stability(data: Any, src: Path) -> StabilityBins | None:
+    """The bins stored in ``bundle.json``; ``None`` when absent or in another layout version (logged)."""
+    if data is None:
+        return None
+    try:
+        return StabilityBins.from_json(data)
+    except UnsupportedBinsError as exc:
+        log.warning("bundle at %s: ignoring its %s", src, exc)
+        return None
+    except (ValueError, AttributeError) as exc:
+        raise BundleError(f"bundle at {src} has invalid stability bins: {exc}") from exc
 
 
 def _json_default(value: Any) -> Any:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from service.applicant.definitions import definitions_fingerprint, feature_names
 from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, CostWeights, FeatureSpec
+from service.stability_bins import build_stability_bins
 
 BASE_PARAMS: dict[str, Any] = {"objective": "binary", "verbose": -1}
 """LightGBM parameters of every tiny booster; callers add their own (leaves, learning rate, threads, seed)."""
@@ -35,6 +36,7 @@ def train_tiny_bundle(
     metrics: dict[str, Any] | None = None,
     model_card: str = "",
     assets: Mapping[str, bytes] | None = None,
+    stability: bool = True,
 ) -> Bundle:
     """Train a tiny binary LightGBM and return it as a bundle with a scored reference sample.
 
@@ -52,6 +54,9 @@ def train_tiny_bundle(
         metrics: the bundle's metrics; default ``{"holdout_auc": 0.7}``.
         model_card: the bundle's model card.
         assets: the bundle's extra files by relative path.
+        stability: store frozen stability bins: feature bins from ``train``, score bands from the reference
+            probabilities (as training does with its training split and holdout); ``False`` makes a bundle
+            like those trained before the bins existed.
 
     Same arguments, same booster: LightGBM is deterministic for a given data set and parameters. When every
     feature is one the applicant contract defines, the bundle records their definitions' fingerprint, so the
@@ -81,6 +86,9 @@ def train_tiny_bundle(
         assets=dict(assets or {}),
         reference=scored,
         feature_definitions=definitions_fingerprint(names) if set(names) <= set(feature_names()) else "",
+        stability=build_stability_bins(train, names, probabilities, source="tiny test bundle")
+        if stability
+        else None,
     )
 
 

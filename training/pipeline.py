@@ -18,6 +18,7 @@ import pandas as pd
 from service.applicant.definitions import definitions_fingerprint
 from service.applicant.schema import CHILD_TABLES
 from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
+from service.stability_bins import build_stability_bins
 from training.data_report import DataReport, build_data_report
 from training.documents import documents_for
 from training.feature_spec import build_feature_specs
@@ -171,9 +172,20 @@ def _assemble_bundle(
     reference[TARGET_COLUMN] = outcome.y_holdout.loc[reference.index].astype(int)
     examples = documents_for(data.tables, list(reference.index[: config.example_applicants]))
     reference = reference.reset_index(drop=True)
+    specs = build_feature_specs(outcome.X_train, selected)
+    # Feature bins from the development sample proper (the training rows); score bands from the holdout's
+    # probabilities, because in-sample predictions of a boosted model are more spread out than those new
+    # applicants get, and bands cut on them would show a shift on undrifted traffic.
+    stability = build_stability_bins(
+        outcome.X_train,
+        selected,
+        outcome.proba_holdout.to_numpy(),
+        categories={spec.name: spec.categories for spec in specs if spec.categories is not None},
+        source="feature bins: training split; score bands: holdout probabilities",
+    )
     bundle = Bundle(
         booster_text=outcome.booster.model_to_string(),
-        features=build_feature_specs(outcome.X_train, selected),
+        features=specs,
         threshold=float(outcome.threshold),
         cost=config.modeling.cost,
         metrics=outcome.metrics,
@@ -187,6 +199,7 @@ def _assemble_bundle(
         },
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=examples,
+        stability=stability,
     )
     bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source)
     return bundle

@@ -189,9 +189,22 @@ def test_extra_labels_reach_every_object_and_the_alerts() -> None:
         assert obj["metadata"]["labels"]["team"] == "risk", obj["kind"]
         assert obj["metadata"]["annotations"]["owner"] == "risk-platform@example.com", obj["kind"]
     (rule,) = rendered(case).find("PrometheusRule")
-    alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+    alerts = [r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r]
     assert all(a["labels"]["team"] == "risk" and a["labels"]["severity"] for a in alerts)
     assert all(a["annotations"]["runbook_url"].startswith("https://runbooks.example.com/") for a in alerts)
+
+
+def test_recording_rules_and_group_intervals_are_rendered_as_written() -> None:
+    (rule,) = rendered("06-extra-labels").find("PrometheusRule")
+    in_file = {g["name"]: g for g in rules_file()["groups"]}
+    assert [g["name"] for g in rule["spec"]["groups"]] == list(in_file)
+    recorded = 0
+    for group in rule["spec"]["groups"]:
+        assert group.get("interval") == in_file[group["name"]].get("interval"), group["name"]
+        written = [r for r in in_file[group["name"]]["rules"] if "record" in r]
+        assert [r for r in group["rules"] if "record" in r] == written  # no alert labels on recorded series
+        recorded += len(written)
+    assert recorded >= 18
 
 
 def test_alert_for_replaces_the_for_of_the_named_alerts_only() -> None:

@@ -1,4 +1,5 @@
-"""The alert rules: promtool-valid, unit-tested (each alert fires and stays silent), documented."""
+"""The alert and recording rules: promtool-valid, unit-tested (each alert fires and stays silent, each
+recording rule is evaluated), documented, and in step with the PSI definition of service/stability_bins.py."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from pathlib import Path
 import yaml
 
 from deploy.chart import CHART_DIR
+from service.stability_bins import PSI_CRITICAL, PSI_EPSILON, PSI_MIN_RECORDS, PSI_WARNING
 from tests.deploy.promtool import run_promtool
 
 RULES_FILE = CHART_DIR / "rules" / "credit-scoring.rules.yaml"
 RULE_TESTS = Path(__file__).parent / "promtool" / "credit-scoring-rules.test.yaml"
+WINDOW_TESTS = Path(__file__).parent / "promtool" / "credit-scoring-stability-windows.test.yaml"
+"""The stability rules over 1 d and 7 d, tested with 15-minute evaluation steps (see its header)."""
 RUNBOOKS = Path(__file__).resolve().parents[2] / "docs" / "runbooks.md"
 
 EXPECTED_ALERTS = {
@@ -27,12 +31,27 @@ EXPECTED_ALERTS = {
     "CreditScoringDriftSidecarDown",
     "CreditScoringDriftCheckpointStale",
     "CreditScoringTooManyRequests",
+    "CreditScoringFeatureStabilityWarning",
+    "CreditScoringFeatureStabilityCritical",
+    "CreditScoringScoreStabilityWarning",
+    "CreditScoringScoreStabilityCritical",
 }
+
+STABILITY_WINDOWS = ("1h", "1d", "7d")
+"""Windows of the fleet PSI recording rules."""
+
+
+def _rules() -> list[dict]:
+    groups = yaml.safe_load(RULES_FILE.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
 
 
 def _alerts() -> list[dict]:
-    groups = yaml.safe_load(RULES_FILE.read_text())["groups"]
-    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+    return [rule for rule in _rules() if "alert" in rule]
+
+
+def _recording_rules() -> dict[str, str]:
+    return {rule["record"]: rule["expr"] for rule in _rules() if "record" in rule}
 
 
 def test_promtool_check_rules() -> None:
@@ -41,8 +60,43 @@ def test_promtool_check_rules() -> None:
 
 
 def test_promtool_unit_tests_pass() -> None:
-    result = run_promtool("test", "rules", RULE_TESTS)
+    result = run_promtool("test", "rules", RULE_TESTS, WINDOW_TESTS)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_recording_rule_is_evaluated_by_a_unit_test() -> None:
+    tested = " ".join(
+        case["expr"]
+        for path in (RULE_TESTS, WINDOW_TESTS)
+        for group in yaml.safe_load(path.read_text())["tests"]
+        for case in group.get("promql_expr_test", [])
+    )
+    records = _recording_rules()
+    assert len(records) == 6 * len(STABILITY_WINDOWS)
+    assert [name for name in records if name not in tested] == []
+
+
+def test_stability_rules_use_the_psi_definition_of_the_bins_module() -> None:
+    """The floor, the minimum count and the alert bands are the Python constants, in every window."""
+    records = _recording_rules()
+    for window in STABILITY_WINDOWS:
+        for kind, bins in (("stability", "feature, bin"), ("score", "band")):
+            expr = " ".join(records[f"fleet:credit_scoring_{kind}_psi:{window}"].split())
+            floors = re.findall(r", ([0-9][0-9.e+-]*)\)", expr)  # the second argument of each clamp_min
+            assert len(floors) == 4 and {float(f) for f in floors} == {PSI_EPSILON}, expr
+            assert expr.endswith(f") >= {PSI_MIN_RECORDS})"), expr
+            assert f"by (namespace, job, binning, {bins})" in expr
+            counted = "stability_records" if kind == "stability" else "score_band_records"
+            assert f"_total[{window}]" in records[f"fleet:credit_scoring_{counted}:increase{window}"]
+    thresholds = {
+        a["alert"]: float(a["expr"].rsplit(">=", 1)[1]) for a in _alerts() if "Stability" in a["alert"]
+    }
+    assert thresholds == {
+        "CreditScoringFeatureStabilityWarning": PSI_WARNING,
+        "CreditScoringFeatureStabilityCritical": PSI_CRITICAL,
+        "CreditScoringScoreStabilityWarning": PSI_WARNING,
+        "CreditScoringScoreStabilityCritical": PSI_CRITICAL,
+    }
 
 
 def test_the_expected_alerts_exist() -> None:

@@ -262,17 +262,18 @@ def test_stack_serves_and_prometheus_scrapes_both_with_the_charts_rules(stack: S
     assert containers == {"scoring", "drift-monitor"}
     config = yaml.safe_load((stack.launcher.stack_dir / "prometheus" / "prometheus.yml").read_text())
     (rules_file,) = config["rule_files"]
-    chart_alerts = {
-        rule["alert"]: rule
-        for group in yaml.safe_load(RULES_FILE.read_text())["groups"]
-        for rule in group["rules"]
-    }
+    chart_groups = yaml.safe_load(RULES_FILE.read_text())["groups"]
+    chart_alerts = {r["alert"]: r for group in chart_groups for r in group["rules"] if "alert" in r}
     # the file Prometheus loads is the chart's rules, `for` of the dataset-drift alert aside
-    loaded_file = {
-        rule["alert"]: rule
-        for group in yaml.safe_load(Path(rules_file).read_text())["groups"]
-        for rule in group["rules"]
-    }
+    loaded_groups = yaml.safe_load(Path(rules_file).read_text())["groups"]
+    loaded_file = {r["alert"]: r for group in loaded_groups for r in group["rules"] if "alert" in r}
+    assert [
+        (group["name"], group.get("interval"), [rule for rule in group["rules"] if "record" in rule])
+        for group in loaded_groups
+    ] == [
+        (group["name"], group.get("interval"), [rule for rule in group["rules"] if "record" in rule])
+        for group in chart_groups
+    ]
     assert loaded_file == {
         name: {**rule, "labels": rule.get("labels", {})}
         | ({"for": DATASET_DRIFT_FOR} if name == "CreditScoringDatasetDrift" else {})

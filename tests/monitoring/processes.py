@@ -1,5 +1,5 @@
 """Start and stop real processes in tests: the sidecar (``python -m monitoring serve``) and Prometheus; read
-its metrics, watch its connections."""
+the sidecar's metrics, watch its connections."""
 
 from __future__ import annotations
 
@@ -29,6 +29,28 @@ def start_sidecar(spool: Path, bundle_dir: Path, port: int, log: Path, *extra: s
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with open(log, "ab") as out:
         return subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_prometheus(binary: str, config: Path, workdir: Path, port: int) -> subprocess.Popen:
+    """Run the ``prometheus`` binary with ``config`` on 127.0.0.1:``port``; data and log go to ``workdir``."""
+    with open(workdir / "prometheus.log", "ab") as log:
+        return subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+
+
+def prometheus_query(base: str, promql: str) -> list[dict]:
+    """The result vector of an instant PromQL query against the Prometheus at ``base`` (now)."""
+    response = httpx.get(f"{base}/api/v1/query", params={"query": promql}, timeout=5)
+    response.raise_for_status()
+    return response.json()["data"]["result"]
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.1) -> None:

@@ -6,7 +6,6 @@ Needs the ``prometheus`` binary (Debian package ``prometheus``); skipped with a 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from deploy.bento_server import free_port
 from service.bundle import Bundle
-from tests.monitoring.processes import start_sidecar, stop, wait_ready, wait_until
+from tests.monitoring.processes import start_prometheus, start_sidecar, stop, wait_ready, wait_until
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 PROMETHEUS = shutil.which("prometheus")
@@ -46,16 +45,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path, bundle: Bu
         "scrape_configs:\n  - job_name: drift-sidecar\n"
         f"    static_configs:\n      - targets: ['127.0.0.1:{sidecar_port}']\n"
     )
-    prometheus = subprocess.Popen(
-        [
-            str(PROMETHEUS),
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "prometheus.log", "wb"),  # noqa: SIM115 - closed with the process
-    )
+    prometheus = start_prometheus(str(PROMETHEUS), config, tmp_path, prom_port)
     try:
         wait_ready(sidecar_port, sidecar)
         yield f"http://127.0.0.1:{prom_port}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import replace
 from pathlib import Path
 
 import lightgbm as lgb
@@ -20,6 +22,7 @@ from service.bundle import (
     register,
     resolve_tag,
 )
+from service.stability_bins import STABILITY_FORMAT_VERSION
 from tests.factories import make_tiny_bundle
 
 
@@ -102,3 +105,54 @@ def test_register_and_load_from_model_store(bentoml_home: Path) -> None:
     loaded = load_registered(tag)
     assert loaded.threshold == 0.3
     assert loaded.reference is not None and len(loaded.reference) == 300
+
+
+def test_stability_bins_survive_a_round_trip(tmp_path: Path) -> None:
+    bundle = make_tiny_bundle()
+    assert bundle.stability is not None
+    assert bundle.stability.feature_names == bundle.feature_names
+    bundle.save(tmp_path)
+    stored = json.loads((tmp_path / "bundle.json").read_text())["stability"]
+    assert stored["version"] == STABILITY_FORMAT_VERSION
+    assert [f["name"] for f in stored["features"]] == bundle.feature_names
+    loaded = Bundle.load(tmp_path, with_reference=False)
+    assert loaded.stability == bundle.stability
+    assert loaded.stability.fingerprint() == bundle.stability.fingerprint()
+
+
+def test_a_bundle_without_stability_bins_still_loads(tmp_path: Path) -> None:
+    """Bundles trained before the bins existed have no ``stability`` key; they load, without bins."""
+    make_tiny_bundle().save(tmp_path)
+    meta = json.loads((tmp_path / "bundle.json").read_text())
+    del meta["stability"]
+    (tmp_path / "bundle.json").write_text(json.dumps(meta))
+    loaded = Bundle.load(tmp_path)
+    assert loaded.stability is None
+    assert loaded.feature_names == ["AMT_X", "CNT_Y", "FLAG_Z"]
+    loaded.save(tmp_path / "again")  # and is written back without the key
+    assert "stability" not in json.loads((tmp_path / "again" / "bundle.json").read_text())
+
+
+def test_bins_of_a_newer_layout_are_ignored_and_broken_bins_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_tiny_bundle().save(tmp_path)
+    meta = json.loads((tmp_path / "bundle.json").read_text())
+    meta["stability"]["version"] = STABILITY_FORMAT_VERSION + 1
+    (tmp_path / "bundle.json").write_text(json.dumps(meta))
+    with caplog.at_level(logging.WARNING, logger="service.bundle"):
+        assert Bundle.load(tmp_path).stability is None
+    assert f"stability bins format {STABILITY_FORMAT_VERSION + 1}" in caplog.text
+    meta["stability"]["version"] = STABILITY_FORMAT_VERSION
+    meta["stability"]["score"]["expected"][0] += 0.5
+    (tmp_path / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="invalid stability bins: score bands: shares"):
+        Bundle.load(tmp_path)
+
+
+def test_stability_bins_must_match_the_features(tmp_path: Path) -> None:
+    bundle = make_tiny_bundle()
+    assert bundle.stability is not None
+    bundle.stability = replace(bundle.stability, features=bundle.stability.features[::-1])
+    with pytest.raises(BundleError, match="stability bins must cover the model's features"):
+        bundle.save(tmp_path)

@@ -15,6 +15,7 @@ from service.applicant.document import applicant_type
 from service.bundle import Bundle, load_registered
 from service.loader import applicant_support
 from service.request_schema import RequestSchema
+from service.stability_bins import psi
 from training.modeling import ModelingConfig
 from training.pipeline import TrainingConfig, TrainingResult, train
 
@@ -60,6 +61,30 @@ def test_bundle_is_registered_and_complete(trained: tuple[TrainingResult, Path])
     assert "lightgbm" in bundle.library_versions
     assert any(path.startswith("model/") for path in bundle.assets)
     assert any(path.startswith("data/") for path in bundle.assets)
+
+
+def test_bundle_holds_stability_bins_of_the_development_sample(trained: tuple[TrainingResult, Path]) -> None:
+    """Feature bins from the training split, score bands from the holdout's probabilities; the holdout, drawn
+    from the same applicants, sits well inside the 0.10 band on every feature."""
+    result, _home = trained
+    bins = load_registered(result.tag).stability
+    assert bins is not None and bins == result.bundle.stability
+    outcome = result.outcome
+    assert bins.feature_names == result.bundle.feature_names
+    assert (bins.feature_rows, bins.score_rows) == (len(outcome.X_train), len(outcome.X_holdout))
+    for feature in bins.features:
+        values = outcome.X_train[feature.name].to_numpy(dtype=float)
+        counts = np.bincount(feature.assign(values), minlength=feature.n_bins)
+        np.testing.assert_allclose(counts / len(values), feature.expected)
+        assert 1 <= len(feature.edges) <= 9
+        assert len(feature.edges) == 1 or min(feature.expected[:-1]) >= 0.05
+        holdout = outcome.X_holdout[feature.name].to_numpy(dtype=float)
+        assert psi(np.bincount(feature.assign(holdout), minlength=feature.n_bins), feature.expected) < 0.1
+    probabilities = outcome.proba_holdout.to_numpy()
+    assert len(bins.score.expected) == 10
+    assert psi(np.bincount(bins.score.assign(probabilities)), bins.score.expected) == pytest.approx(
+        0, abs=1e-12
+    )
 
 
 def test_reference_probabilities_are_the_served_model_s(trained: tuple[TrainingResult, Path]) -> None:
