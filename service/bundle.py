@@ -149,6 +149,10 @@ class Bundle:
     stability: StabilityBins | None = None
     """Frozen bins of every feature and score bands with their development shares (the PSI baseline), or
     ``None`` for a bundle trained before they existed (or holding them in a layout this code cannot read)."""
+    protected_attributes: list[str] = field(default_factory=list)
+    """Application columns training kept out of the model's features (``service.applicant.protected``);
+    empty in bundles written before the list was recorded. The service refuses a bundle whose features read
+    one of them, or ``CODE_GENDER``, or one of its own configured list."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -172,6 +176,7 @@ class Bundle:
             "extra": self.extra,
             "assets": sorted(self.assets),
             "feature_definitions": self.feature_definitions,
+            "protected_attributes": self.protected_attributes,
         }
         if self.stability is not None:
             meta["stability"] = self.stability.to_json()
@@ -246,6 +251,7 @@ class Bundle:
             feature_definitions=meta.get("feature_definitions", ""),
             example_applicants=applicants,
             stability=_read_stability(meta.get("stability"), src),
+            protected_attributes=list(meta.get("protected_attributes", [])),
         )
 
     def _validate(self) -> None:

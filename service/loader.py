@@ -24,6 +24,7 @@ import numpy as np
 from service.applicant.definitions import definitions_fingerprint, feature_names
 from service.applicant.document import applicant_type
 from service.applicant.evaluate import FeatureRow
+from service.applicant.protected import features_reading, protected_list
 from service.booster import LoadedModel, Scorer
 from service.bundle import Bundle, BundleError, registered_path, resolve_tag
 from service.settings import ServiceSettings
@@ -103,10 +104,24 @@ def warm_up_row(bundle: Bundle) -> np.ndarray:
     return row
 
 
+def refuse_protected_features(bundle: Bundle, tag: str, configured: Iterable[str]) -> None:
+    """Raise :class:`BundleError` if a feature of ``bundle`` reads a protected attribute: ``CODE_GENDER``,
+    one the bundle lists, or one of ``configured`` (the service's setting)."""
+    protected = protected_list(bundle.protected_attributes, configured)
+    reading = features_reading(bundle.feature_names, protected)
+    if reading:
+        named = "; ".join(f"{name} reads {', '.join(columns)}" for name, columns in sorted(reading.items()))
+        raise BundleError(
+            f"{tag} is not served: features read protected attributes ({named}); retrain it with them "
+            "protected (python -m training train --protected ...)"
+        )
+
+
 def load_model(settings: ServiceSettings) -> LoadedModel:
     """Read the configured bundle and check that a warm-up prediction gives a probability in [0, 1]."""
     tag = resolve_tag(settings.bundle_tag)
     bundle = Bundle.load(registered_path(tag), with_reference=False)
+    refuse_protected_features(bundle, tag, settings.protected_attributes)
     scorer = Scorer(bundle, tag, multithread_min_rows=settings.multithread_min_rows)
     probability = scorer.probabilities(warm_up_row(bundle))
     scorer.contributions(warm_up_row(bundle))

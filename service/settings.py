@@ -7,8 +7,10 @@ the load-test gate); unknown ``CREDIT_SCORING_*`` variables are ignored, bad val
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.applicant.protected import protected_list
 
 ENV_PREFIX = "CREDIT_SCORING_"
 """Prefix of the environment variables that configure the service."""
@@ -79,6 +81,16 @@ class ServiceSettings(BaseSettings):
     explainer_timeout_s: float = Field(default=10.0, gt=0)
     """Seconds an explanation may take in the explainer service before it answers 504; the scoring
     service then answers 503 ``explainer_unavailable``."""
+    protected_attributes: list[str] = Field(default_factory=list)
+    """Application columns no feature of the served bundle may read, besides ``CODE_GENDER`` and the
+    bundle's own list (``service/applicant/protected.py``), as a JSON list, e.g.
+    ``["NAME_FAMILY_STATUS", "CNT_CHILDREN"]``; a bundle whose features read one is refused at load."""
     access_log: bool = False
     """Whether BentoML writes one access-log line per request (costs throughput; off by default). The
     front door answers ``/score`` and ``/explain``, so they are not in it (see their request metrics)."""
+
+    @field_validator("protected_attributes")
+    @classmethod
+    def _application_columns(cls, names: list[str]) -> list[str]:
+        protected_list(names)  # ValueError for a name that is not an application column
+        return names

@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
         model.add_argument(
             "--random-state", type=int, default=0, help="seed of splits and models (default: 0)"
         )
+        model.add_argument(
+            "--protected",
+            type=_column_list,
+            default=(),
+            metavar="COLUMNS",
+            help="application columns no feature may read, comma-separated, besides CODE_GENDER which always "
+            "is (e.g. NAME_FAMILY_STATUS,CNT_CHILDREN,CNT_FAM_MEMBERS)",
+        )
         cost = sub.add_argument_group("business cost (per applicant; the threshold minimises their sum)")
         defaults = CostWeights()
         cost.add_argument(
@@ -352,6 +360,7 @@ def _train(args: argparse.Namespace) -> int:
         cost=CostWeights(args.cost_fn, args.cost_fp, args.cost_tp, args.cost_tn),
     )
     modeling.selection.max_features = args.max_features
+    modeling.selection.protected_attributes = args.protected
     if args.tuning_seconds is not None:
         modeling.tuning_budget_seconds = args.tuning_seconds
     config = TrainingConfig(
@@ -401,6 +410,17 @@ def _scenario_name(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _column_list(text: str) -> tuple[str, ...]:
+    from service.applicant.protected import protected_list
+
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    try:
+        protected_list(names)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return names
 
 
 def _positive_int(text: str) -> int:

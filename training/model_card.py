@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from service.bundle import Bundle
 from training.data_report import DataReport
+from training.selection import PROTECTED_REASON
 
 if TYPE_CHECKING:
     from training.modeling import ModelingOutcome
@@ -34,6 +35,7 @@ def build_model_card(
         _performance(bundle, metrics),
         _truth_ratios(metrics),
         _features(bundle, outcome),
+        _protected(bundle, outcome),
         _plots(sorted(outcome.plots)),
         data_report.markdown,
         _limits(),
@@ -129,6 +131,30 @@ def _features(bundle: Bundle, outcome: ModelingOutcome) -> str:
     reasons = Counter(reason.split(" ")[0] for reason in outcome.selection.dropped.values())
     summary = ", ".join(f"{count} by {reason}" for reason, count in reasons.most_common())
     lines += ["", f"Selection dropped {len(outcome.selection.dropped)} columns ({summary or 'none'})."]
+    return "\n".join(lines) + "\n"
+
+
+def _protected(bundle: Bundle, outcome: ModelingOutcome) -> str:
+    excluded = sorted(
+        (name, reason)
+        for name, reason in outcome.selection.dropped.items()
+        if reason.startswith(PROTECTED_REASON)
+    )
+    lines = [
+        "## Protected attributes",
+        "",
+        f"No feature reads {', '.join(f'`{c}`' for c in bundle.protected_attributes)}: credit decisions may "
+        "not rest on them (sex always; family status and children where the lender's law or policy says so). "
+        "A feature that reads one, alone or combined with other columns, was never offered to the model, so "
+        "changing only these columns of an applicant cannot change the probability; the service refuses a "
+        "bundle whose features read one.",
+        "",
+    ]
+    if excluded:
+        lines += ["| feature excluded | why |", "|---|---|"]
+        lines += [f"| `{name}` | {reason} |" for name, reason in excluded]
+    else:
+        lines.append("No candidate feature read them.")
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from service.applicant.definitions import definitions_fingerprint
+from service.applicant.protected import protected_list
 from service.applicant.schema import CHILD_TABLES
 from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
 from service.stability_bins import build_stability_bins
@@ -200,6 +201,7 @@ def _assemble_bundle(
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=examples,
         stability=stability,
+        protected_attributes=protected_list(config.modeling.selection.protected_attributes),
     )
     bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source)
     return bundle

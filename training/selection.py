@@ -2,6 +2,8 @@
 
 Rules, applied in this order (each dropped column records the first rule that removed it):
 
+0. **Protected**: a feature that reads a protected attribute (``CODE_GENDER`` always, and the columns of
+   ``protected_attributes``; :mod:`service.applicant.protected`) is never a candidate, whatever its signal.
 1. **Usable**: non-numeric columns and columns with a single distinct value are dropped.
 2. **Missing share**: columns missing in more than ``max_missing_share`` of the rows are dropped.
 3. **Univariate signal**: columns whose absolute Spearman correlation with the target is below
@@ -26,7 +28,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["SelectionConfig", "SelectionResult", "select_features"]
+from service.applicant.protected import features_reading, protected_list
+
+__all__ = ["PROTECTED_REASON", "SelectionConfig", "SelectionResult", "select_features"]
+
+PROTECTED_REASON = "reads the protected attribute"
+"""Start of the reason recorded for a column dropped because it reads a protected attribute."""
 
 
 @dataclass
@@ -57,6 +64,9 @@ class SelectionConfig:
     """Boosting rounds of the importance fit (learning rate 0.05, 7 leaves)."""
     n_jobs: int = 2
     """Threads for the importance fit."""
+    protected_attributes: tuple[str, ...] = ()
+    """Application columns no feature may read, besides ``CODE_GENDER`` which is always protected (e.g.
+    ``("NAME_FAMILY_STATUS", "CNT_CHILDREN")``)."""
 
 
 @dataclass
@@ -178,11 +188,14 @@ def select_features(
         raise ValueError("X has duplicated column names")
     dropped: dict[str, str] = {}
     missing_share = X.isna().mean()
+    protected = features_reading(X.columns, protected_list(config.protected_attributes))
 
     candidates: list[str] = []
     for name in X.columns:
         col = X[name]
-        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+        if name in protected:
+            dropped[name] = f"{PROTECTED_REASON} {', '.join(protected[name])}"
+        elif not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
             dropped[name] = f"not numeric (dtype {col.dtype})"
         elif missing_share[name] > config.max_missing_share:
             dropped[name] = f"missing {missing_share[name]:.0%} > {config.max_missing_share:.0%}"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from service.loader import pinned_bundle_tag, served_bento_model_tags, settings_for_served_bento
+from service.bundle import Bundle, BundleError, FeatureSpec, register
+from service.loader import load_model, pinned_bundle_tag, served_bento_model_tags, settings_for_served_bento
 from service.settings import ServiceSettings
+from tests.factories import train_tiny_bundle
 
 SHIPPED = ["credit_scorer:shipped1", "other_model:v9"]
 
@@ -45,3 +50,27 @@ def test_settings_for_served_bento_pins_only_the_bundle_tag() -> None:
     pinned = settings_for_served_bento(settings, service)
     assert pinned.bundle_tag == "credit_scorer:shipped1" and pinned.max_batch_size == 7
     assert settings_for_served_bento(settings, SimpleNamespace(bento=None)) == settings
+
+
+def _bundle_with(names: list[str], protected: list[str]) -> Bundle:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.random((200, len(names))), columns=names)
+    target = (frame[names[0]] + rng.random(200) > 1.0).astype(int).to_numpy()
+    bundle = train_tiny_bundle(
+        frame, target, [FeatureSpec(n, "float") for n in names], frame, n_trees=5, training_fingerprint="t"
+    )
+    bundle.protected_attributes = protected
+    return bundle
+
+
+def test_a_bundle_whose_features_read_a_protected_attribute_is_refused(bentoml_home: Path) -> None:
+    sex = register(_bundle_with(["AMT_CREDIT", "CODE_GENDER_M"], ["CODE_GENDER"]))
+    with pytest.raises(BundleError, match=r"CODE_GENDER_M reads CODE_GENDER\); retrain"):
+        load_model(ServiceSettings(bundle_tag=sex))
+    family = register(_bundle_with(["AMT_CREDIT", "APP_INCOME_PER_FAMILY_MEMBER"], []))
+    assert load_model(ServiceSettings(bundle_tag=family)).tag == family  # not protected by default
+    with pytest.raises(BundleError, match="APP_INCOME_PER_FAMILY_MEMBER reads CNT_FAM_MEMBERS"):
+        load_model(ServiceSettings(bundle_tag=family, protected_attributes=["CNT_FAM_MEMBERS"]))
+    listed = register(_bundle_with(["AMT_CREDIT", "CNT_CHILDREN"], ["CNT_CHILDREN", "CODE_GENDER"]))
+    with pytest.raises(BundleError, match="CNT_CHILDREN reads CNT_CHILDREN"):  # the bundle's own list
+        load_model(ServiceSettings(bundle_tag=listed))

@@ -92,3 +92,12 @@ def test_run_keeps_an_existing_model(bentoml_home: Path, capsys: pytest.CaptureF
     out = capsys.readouterr().out
     assert "already registered" in out
     assert tag.split(":")[1] in out
+
+
+def test_protected_columns_are_read_and_checked_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["train", "--protected", "CNT_CHILDREN, NAME_FAMILY_STATUS"])
+    assert args.protected == ("CNT_CHILDREN", "NAME_FAMILY_STATUS")
+    assert build_parser().parse_args(["train"]).protected == ()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--protected", "CNT_CHILDREN,SK_DPD"])
+    assert "not columns of the application table: SK_DPD" in capsys.readouterr().err

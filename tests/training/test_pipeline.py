@@ -12,12 +12,17 @@ import pytest
 
 from service.applicant.definitions import definitions_fingerprint
 from service.applicant.document import applicant_type
+from service.applicant.protected import OPTIONAL_PROTECTED, features_reading
+from service.booster import Scorer
 from service.bundle import Bundle, load_registered
 from service.loader import applicant_support
 from service.request_schema import RequestSchema
 from service.stability_bins import psi
+from tests.service.applicant.test_protected import EVERY_PROTECTED, _with_other_protected_values
+from training.documents import tables_to_documents
 from training.modeling import ModelingConfig
 from training.pipeline import TrainingConfig, TrainingResult, train
+from training.synthetic import generate
 
 SMALL_APPLICANTS = 4000
 
@@ -32,6 +37,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingResult, P
     BentoMLContainer.bentoml_home.set(str(home))
     BentoMLContainer.model_store.reset()
     modeling = ModelingConfig(n_folds=3, tuning_budget_seconds=5, tuning_max_trials=3, reference_rows=800)
+    modeling.selection.protected_attributes = OPTIONAL_PROTECTED  # and CODE_GENDER, always
     config = TrainingConfig(
         applicants=SMALL_APPLICANTS,
         seed=7,
@@ -124,6 +130,48 @@ def test_the_bundle_scores_applicant_documents_as_training_did(trained: tuple[Tr
     expected = result.outcome.X_holdout[bundle.feature_names].head(200).to_numpy(dtype=float)
     np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
     assert (np.isnan(rows) == np.isnan(expected)).all()
+
+
+def test_no_feature_reads_a_protected_attribute_and_the_card_says_which_were_left_out(
+    trained: tuple[TrainingResult, Path],
+) -> None:
+    result, _home = trained
+    bundle = load_registered(result.tag)
+    assert bundle.protected_attributes == sorted(EVERY_PROTECTED)
+    assert features_reading(bundle.feature_names, EVERY_PROTECTED) == {}
+    dropped = result.outcome.selection.dropped
+    for name in (
+        "CODE_GENDER_M",
+        "CNT_CHILDREN",
+        "APP_INCOME_PER_FAMILY_MEMBER",
+        "NAME_FAMILY_STATUS_MARRIED",
+    ):
+        assert dropped[name].startswith("reads the protected attribute"), name
+        assert f"| `{name}` | reads the protected attribute" in result.bundle.model_card
+    assert "## Protected attributes" in result.bundle.model_card
+
+
+def test_changing_only_protected_attributes_never_changes_the_probability(
+    trained: tuple[TrainingResult, Path],
+) -> None:
+    """5,000 new generated applicants through the applicant form of the request contract and the model."""
+    result, _home = trained
+    bundle = load_registered(result.tag)
+    feature_row, reason = applicant_support(bundle)
+    assert feature_row is not None, reason
+    schema = RequestSchema(bundle.features, max_batch_size=1000, explain_max_k=0, feature_row=feature_row)
+    scorer = Scorer(bundle, result.tag)
+    documents = tables_to_documents(generate(5_000, seed=62, test_share=0.0).tables, keep_ids=False)
+    changed = [_with_other_protected_values(d, i) for i, d in enumerate(documents)]
+
+    def probabilities(applicants: list[dict]) -> np.ndarray:
+        out = []
+        for start in range(0, len(applicants), 1000):
+            chunk = [{"applicant": a} for a in applicants[start : start + 1000]]
+            out.append(scorer.probabilities(schema.parse(json.dumps({"applicants": chunk}).encode()).matrix))
+        return np.concatenate(out)
+
+    np.testing.assert_array_equal(probabilities(documents), probabilities(changed))
 
 
 def test_run_folder_holds_card_runs_table_and_summary(trained: tuple[TrainingResult, Path]) -> None:

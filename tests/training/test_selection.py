@@ -107,3 +107,21 @@ def test_summary_lists_every_column():
     summary = select_features(X, y).summary()
     assert list(summary["feature"]) == list(X.columns)
     assert summary.loc[summary["feature"] == "strong", "selected"].item()
+
+
+def test_features_reading_a_protected_attribute_are_never_kept_whatever_their_signal():
+    X, y = _frame()
+    X["CODE_GENDER_M"] = y.to_numpy().astype(float)  # the target itself, under sex
+    X["APP_INCOME_PER_FAMILY_MEMBER"] = X["strong"].to_numpy()
+    X["CNT_CHILDREN"] = X["medium"].round().to_numpy()
+    default = select_features(X, y)
+    assert "CODE_GENDER_M" not in default.selected
+    assert default.dropped["CODE_GENDER_M"] == "reads the protected attribute CODE_GENDER"
+    assert {"CNT_CHILDREN", "APP_INCOME_PER_FAMILY_MEMBER"} <= set(default.selected) | set(default.dropped)
+    assert "protected" not in default.dropped.get("CNT_CHILDREN", "")
+    family = select_features(X, y, SelectionConfig(protected_attributes=("CNT_CHILDREN", "CNT_FAM_MEMBERS")))
+    assert family.dropped["CNT_CHILDREN"] == "reads the protected attribute CNT_CHILDREN"
+    assert family.dropped["APP_INCOME_PER_FAMILY_MEMBER"] == "reads the protected attribute CNT_FAM_MEMBERS"
+    assert not {"CODE_GENDER_M", "CNT_CHILDREN", "APP_INCOME_PER_FAMILY_MEMBER"} & set(family.selected)
+    with pytest.raises(ValueError, match="not columns of the application table"):
+        select_features(X, y, SelectionConfig(protected_attributes=("SK_DPD",)))
