@@ -22,6 +22,10 @@ EXPECTED_PANELS = {
         "Probability of default distribution",
     ],
     "credit-scoring-drift.json": [
+        "PSI by feature (last hour, all pods)",
+        "Features by PSI (latest hour)",
+        "Score PSI (last hour, all pods)",
+        "Score bands: live share against development",
         "Dataset drift",
         "Share of drifted features",
         "Per-feature drift score relative to threshold",
