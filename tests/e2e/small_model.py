@@ -28,7 +28,9 @@ def train_and_register(seed: int = 0, max_features: int = MAX_FEATURES) -> str:
     ``seed`` seeds the generated data and the modelling; ``max_features`` is selection's limit.
     """
     from service.applicant.definitions import definitions_fingerprint
+    from service.applicant.protected import protected_list
     from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
+    from service.stability_bins import build_stability_bins
     from training.documents import documents_for
     from training.feature_spec import build_feature_specs
     from training.fingerprint import fingerprint_tables, library_versions
@@ -53,12 +55,13 @@ def train_and_register(seed: int = 0, max_features: int = MAX_FEATURES) -> str:
     config.random_state = seed
     outcome = train_and_evaluate(features, target, config)
     selected = list(outcome.features)
+    specs = build_feature_specs(outcome.X_train, selected)
     reference = outcome.X_holdout[selected].copy()
     reference[PROBABILITY_COLUMN] = outcome.proba_holdout.loc[reference.index]
     reference[TARGET_COLUMN] = outcome.y_holdout.loc[reference.index].astype(int)
     bundle = Bundle(
         booster_text=outcome.booster.model_to_string(),
-        features=build_feature_specs(outcome.X_train, selected),
+        features=specs,
         threshold=float(outcome.threshold),
         cost=config.cost,
         metrics=outcome.metrics,
@@ -72,6 +75,14 @@ def train_and_register(seed: int = 0, max_features: int = MAX_FEATURES) -> str:
         },
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=documents_for(tables, list(reference.index[:100])),
+        stability=build_stability_bins(  # as training cuts them: the PSI panels and rules read them
+            outcome.X_train,
+            selected,
+            outcome.proba_holdout.to_numpy(),
+            categories={spec.name: spec.categories for spec in specs if spec.categories is not None},
+            source="e2e small model",
+        ),
+        protected_attributes=protected_list(config.selection.protected_attributes),
     )
     return register(bundle, labels={"source": "synthetic", "purpose": "e2e-test"})
 

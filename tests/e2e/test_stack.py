@@ -37,7 +37,6 @@ import httpx
 import pytest
 import yaml
 
-from monitoring.settings import MonitorSettings
 from tests.deploy.dashboards import DASHBOARD_FILES, load, needs_kube_state_metrics, queries
 from tests.e2e.small_model import register_in
 from tests.e2e.stack import (
@@ -65,8 +64,12 @@ pytestmark = [
 
 WINDOW = 2_000
 RECOMPUTE_ROWS = 250
-DRIFT_SHARE = MonitorSettings().drift_share
-"""The sidecar's default share of drifted features that flags dataset drift."""
+DRIFT_SHARE = 0.125
+"""Share of drifted features that flags dataset drift here (the sidecar's default is 0.2). The scenario
+moves 6 of the small model's 40 features (age, employment, annuity, instalment and bureau amounts): since
+selection no longer offers the CODE_GENDER columns, the importance cap keeps a slightly different 40, with
+fewer income ratios, and 6 / 40 = 0.15 is under 0.2. The test is about the chain from traffic to the alert;
+the baseline phase stays under the share (at most 4 features)."""
 SCENARIO = "young_high_income"
 SUCCESSES = 'credit_scoring_drift_computations_total{outcome="success"}'
 DRIFT_ALERTS = ("CreditScoringDatasetDrift", "CreditScoringKeyFeatureDrift", "CreditScoringPredictionDrift")
@@ -83,6 +86,7 @@ SIDECAR_OPTIONS = {
     "poll-interval-seconds": 0.1,
     "checkpoint-interval-seconds": 0.2,
     "calibration-windows": 8,
+    "drift-share": DRIFT_SHARE,
 }
 
 
