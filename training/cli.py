@@ -1,6 +1,6 @@
 """Command line of the training side: ``python -m training COMMAND``.
 
-Commands: ``run``, ``train``, ``generate``, ``scenarios``, ``traffic``, ``export-load-data``.
+Commands: ``run``, ``train``, ``generate``, ``scenarios``, ``realism``, ``traffic``, ``export-load-data``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ Train and register the credit-default scorer.
   train      always train (synthetic data by default, or --data DIR of Kaggle CSVs) and register
   generate   write synthetic Kaggle-schema CSVs (optionally a drift scenario) to a directory
   scenarios  list the named drift scenarios
+  realism    compare generated data with real Kaggle-schema tables (marginals, correlations, rows per
+             applicant, model ranking) and write the report as Markdown, JSON and plots
   traffic    send demo traffic to a running service: generated applicants, then a drift scenario
   export-load-data
              write a registered model's reference rows and example applicants as load-test input files
@@ -154,9 +156,106 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
 
     commands.add_parser("scenarios", help="list the named drift scenarios")
+    _add_realism_parser(commands)
     _add_traffic_parser(commands)
     _add_export_parser(commands)
     return parser
+
+
+def _add_realism_parser(commands: argparse._SubParsersAction) -> None:
+    from training.realism import DEFAULT_THREADS, DEFAULT_TUNING_SECONDS
+
+    realism = commands.add_parser(
+        "realism",
+        help="compare generated data with real Kaggle-schema tables and write the realism report",
+        description="Generate as many applicants as the real application rows (or --applicants) and compare "
+        "them with the real tables: the distance of every application column (KS or total variation, "
+        "missing values folded in), the building-information block's missingness, rank correlations among "
+        "application columns and against child-table aggregates, rows per applicant in every child table, "
+        "and the training pipeline's model ranking on both. Writes realism.md, realism.json and PNG plots to "
+        "--out. Real child tables whose rows do not belong to the real applicants are compared row by row "
+        "only (see docs/realism.md).",
+    )
+    realism.add_argument(
+        "--real",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="directory of the real Kaggle CSVs: application_train.csv (required), application_test.csv and "
+        "the child tables (optional)",
+    )
+    realism.add_argument(
+        "--real-history",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="read the real child tables from this directory instead of --real (default: --real)",
+    )
+    realism.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output directory (created) (default: artifacts/realism/<UTC time>)",
+    )
+    realism.add_argument(
+        "--applicants",
+        type=_positive_int,
+        default=None,
+        help="generated application_train rows (default: as many as the real rows compared)",
+    )
+    realism.add_argument(
+        "--seed", type=int, default=0, help="seed of the generator and of the report's samples (default: 0)"
+    )
+    realism.add_argument(
+        "--real-rows",
+        type=_positive_int,
+        default=None,
+        help="compare at most this many real application rows, drawn at random (default: all)",
+    )
+    realism.add_argument(
+        "--top",
+        type=_positive_int,
+        default=20,
+        help="application columns, and child-table aggregates, in the correlation comparisons "
+        "(default: %(default)s)",
+    )
+    realism.add_argument(
+        "--flag-above",
+        type=float,
+        default=0.30,
+        help="flag application columns whose marginal distance exceeds this (default: %(default)s)",
+    )
+    realism.add_argument(
+        "--tuning-seconds",
+        type=_positive_float,
+        default=DEFAULT_TUNING_SECONDS,
+        help="LightGBM tuning budget of each model ranking run (default: %(default)s)",
+    )
+    realism.add_argument(
+        "--tuning-trials",
+        type=_positive_int,
+        default=None,
+        help="most LightGBM configurations tried in each ranking run (default: the training pipeline's); "
+        "with a "
+        "--tuning-seconds budget long enough for all of them, the ranking no longer depends on the machine's "
+        "speed",
+    )
+    realism.add_argument(
+        "--folds", type=_positive_int, default=5, help="cross-validation folds of the ranking (default: 5)"
+    )
+    realism.add_argument(
+        "--random-state", type=int, default=0, help="seed of the ranking's splits and models (default: 0)"
+    )
+    realism.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=DEFAULT_THREADS,
+        help="LightGBM threads of the ranking (default: %(default)s, which keeps the report fast on a "
+        "machine whose cores are busy with other work)",
+    )
+    realism.add_argument("--no-models", action="store_true", help="skip the model ranking (the slowest part)")
+    realism.add_argument("--quiet", action="store_true", help="no step timings on stdout")
 
 
 def _add_export_parser(commands: argparse._SubParsersAction) -> None:
@@ -268,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         return _generate(args)
     if args.command == "traffic":
         return _traffic(args)
+    if args.command == "realism":
+        return _realism(args)
     if args.command == "export-load-data":
         return _export_load_data(args)
     if args.command == "run" and not args.retrain and is_registered():
@@ -282,6 +383,61 @@ def _generate(args: argparse.Namespace) -> int:
     dataset = generate(args.applicants, seed=args.seed, scenario=args.scenario, progress=not args.quiet)
     out = write_dataset(dataset, args.out)
     print(f"wrote {len(dataset.tables)} Kaggle-schema tables and true_probability.csv to {out}")
+    return 0
+
+
+def _realism(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from training.loader import SchemaError
+    from training.modeling import ModelingConfig
+    from training.realism.render import write_report
+    from training.realism.report import RealismConfig, build_report
+
+    modeling = ModelingConfig(
+        n_folds=args.folds,
+        random_state=args.random_state,
+        tuning_budget_seconds=args.tuning_seconds,
+        n_jobs=args.threads,
+    )
+    if args.tuning_trials is not None:
+        modeling.tuning_max_trials = args.tuning_trials
+    modeling.selection.n_jobs = args.threads
+    config = RealismConfig(
+        real_dir=args.real,
+        history_dir=args.real_history,
+        applicants=args.applicants,
+        seed=args.seed,
+        real_rows=args.real_rows,
+        top=args.top,
+        threshold=args.flag_above,
+        models=not args.no_models,
+        modeling=modeling,
+        progress=not args.quiet,
+    )
+    out = args.out or Path("artifacts") / "realism" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        report = build_report(config)
+    except (FileNotFoundError, SchemaError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    written = write_report(report, out)
+    marginals = report.marginals
+    print(
+        f"marginals: median {marginals.median:.3f}, max {marginals.maximum:.3f} "
+        f"({marginals.columns[0].column}), {len(marginals.flagged)} column(s) above {marginals.threshold:.2f}"
+    )
+    gap = report.application_correlations.gap
+    print(
+        f"application correlations: median |diff| {gap.median_abs_difference:.3f}, "
+        f"max {gap.max_abs_difference:.3f}"
+    )
+    for run in report.models:
+        print(
+            f"models, {run.label}: LightGBM {run.holdout_auc['lightgbm']:.4f}, logistic regression "
+            f"{run.holdout_auc['logistic_regression']:.4f}, gap {run.gap:+.4f}"
+        )
+    print(f"report {written['realism.md']} ({report.timings['total']:.0f} s)")
     return 0
 
 
