@@ -36,6 +36,7 @@ from msgspec import inspect as msgspec_inspect
 __all__ = ["RepeatedKeys", "counting_type"]
 
 _COLON = ord(":")
+_NUMPY_FROM_BYTES = 8192
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -83,7 +84,10 @@ def _holds_objects(info: msgspec_inspect.Type) -> bool:
 
 
 def _colons(text: bytes) -> int:
-    """The number of ``:`` in ``text`` (numpy counts them about twice as fast as ``bytes.count``)."""
+    """The number of ``:`` in ``text``: ``bytes.count`` below 8 kB, numpy above (about twice as fast there,
+    ~3x slower on a 1.6 kB feature vector for its fixed cost)."""
+    if len(text) < _NUMPY_FROM_BYTES:
+        return text.count(b":")
     return int(np.count_nonzero(np.frombuffer(text, dtype=np.uint8) == _COLON))
 
 
