@@ -1,0 +1,149 @@
+"""Stability index (PSI) on the frozen bins: false alarms on undrifted traffic and detection of each scenario.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_stability.py [--tag credit_scorer:latest] [--windows 200]
+
+The recording rules add every pod's per-bin counts over an hour and compute the PSI of the shares against the
+development shares (``tests/monitoring/test_stability_prometheus.py`` shows Prometheus gives the Python PSI
+within 1e-9), so a window's PSI depends only on the bin counts of its records. This script therefore:
+
+1. builds the features of ``--population`` freshly generated baseline applicants (and of each drift scenario)
+   as training does, scores them with the bundle's booster, and counts them in the bundle's bins: the
+   population's share of every bin;
+2. draws ``--windows`` one-hour windows of ``--rate`` x 3,600 records from those shares (a multinomial per
+   feature and for the score bands: the counts a fleet would add up), and reports the share of undrifted
+   windows whose PSI stays under 0.10, per feature and for the score (target: >= 99 %);
+3. for every scenario, ``--trials`` switches from baseline to scenario traffic at a random second of an hour:
+   the first window mixes both, the second is all scenario; a trial detects a feature when its PSI is over
+   0.25 in one of the two windows (target: every key feature, in 20 of 20 trials).
+
+Also prints the PSI of the population shares themselves (no sampling noise): the bias between the
+development sample and fresh applicants of the same generator. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.bundle import load_registered
+from service.stability_bins import PSI_CRITICAL, PSI_WARNING, StabilityBins, psi
+from tests.monitoring.scenario_data import BundleScorer, applicant_features, key_features
+from training.synthetic import SCENARIOS
+
+
+def population_shares(
+    bins: StabilityBins, features: np.ndarray, probabilities: np.ndarray
+) -> list[np.ndarray]:
+    """Share of the rows in every bin: one array per feature, then one for the score bands."""
+    shares = [
+        np.bincount(b.assign(features[:, j]), minlength=b.n_bins) / len(features)
+        for j, b in enumerate(bins.features)
+    ]
+    shares.append(np.bincount(bins.score.assign(probabilities), minlength=len(bins.score.expected)))
+    shares[-1] = shares[-1] / len(probabilities)
+    return shares
+
+
+def window_psi(rng: np.random.Generator, parts: list[tuple[int, np.ndarray]], expected: np.ndarray) -> float:
+    """PSI of one window made of ``(records, population shares)`` parts, counts drawn per part."""
+    counts = sum(rng.multinomial(n, shares) for n, shares in parts if n > 0)
+    return psi(counts, expected)
+
+
+def main() -> None:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tag", default="credit_scorer:latest", help="registered model with stability bins")
+    parser.add_argument("--population", type=int, default=100_000, help="applicants per population")
+    parser.add_argument("--rate", type=float, default=200.0, help="records per second (the demo's traffic)")
+    parser.add_argument("--windows", type=int, default=200, help="undrifted one-hour windows")
+    parser.add_argument("--trials", type=int, default=20, help="switches to each scenario")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    bundle = load_registered(args.tag)
+    if bundle.stability is None:
+        sys.exit(f"{args.tag} has no stability bins: retrain it (python -m training train)")
+    bins = bundle.stability
+    names = bundle.feature_names
+    scorer = BundleScorer(bundle)
+    rng = np.random.default_rng(args.seed)
+    per_window = int(args.rate * 3600)
+
+    populations: dict[str, list[np.ndarray]] = {}
+    for offset, scenario in enumerate([None, *SCENARIOS]):
+        frame, _ = applicant_features(
+            args.population, seed=args.seed + offset, scenario=scenario, columns=names
+        )
+        scored = scorer.score(frame)
+        populations[scenario or "baseline"] = population_shares(bins, scored.features, scored.probabilities)
+    expected = [np.asarray(b.expected) for b in bins.features] + [np.asarray(bins.score.expected)]
+    labels = [*names, "score"]
+    baseline = populations["baseline"]
+
+    bias = {
+        label: round(psi(shares * 1e9, e), 5)
+        for label, shares, e in zip(labels, baseline, expected, strict=True)
+    }
+    stable = np.zeros(len(labels))
+    worst = np.zeros(len(labels))
+    for _ in range(args.windows):
+        values = [window_psi(rng, [(per_window, p)], e) for p, e in zip(baseline, expected, strict=True)]
+        stable += np.array(values) < PSI_WARNING
+        worst = np.maximum(worst, values)
+    share_stable = stable / args.windows
+
+    detection: dict[str, dict[str, object]] = {}
+    for scenario in SCENARIOS:
+        drifted = populations[scenario]
+        keys = key_features(scenario, names)
+        detected = {name: 0 for name in [*keys, "score"]}
+        first_window = {name: 0 for name in detected}
+        for _ in range(args.trials):
+            switch = int(rng.integers(0, per_window))  # records of the first hour sent before the switch
+            for name in detected:
+                j = labels.index(name)
+                mixed = window_psi(
+                    rng, [(switch, baseline[j]), (per_window - switch, drifted[j])], expected[j]
+                )
+                full = window_psi(rng, [(per_window, drifted[j])], expected[j])
+                detected[name] += mixed > PSI_CRITICAL or full > PSI_CRITICAL
+                first_window[name] += mixed > PSI_CRITICAL
+        detection[scenario] = {
+            "key_features": keys,
+            "population_psi": {
+                name: round(psi(drifted[labels.index(name)] * 1e9, expected[labels.index(name)]), 4)
+                for name in detected
+            },
+            "trials_over_0.25_within_two_windows": detected,
+            "trials_over_0.25_in_the_first_window": first_window,
+        }
+
+    result = {
+        "model": f"{args.tag}, {len(names)} features, {bins.source}",
+        "records_per_window": per_window,
+        "undrifted_windows": args.windows,
+        "share_of_windows_under_0.10": {
+            "min": float(share_stable.min()),
+            "worst": labels[int(np.argmin(share_stable))],
+            "features_under_99_percent": [
+                label for label, share in zip(labels, share_stable, strict=True) if share < 0.99
+            ],
+        },
+        "largest_undrifted_psi": {labels[int(np.argmax(worst))]: round(float(worst.max()), 5)},
+        "population_bias_psi_top5": dict(sorted(bias.items(), key=lambda kv: -kv[1])[:5]),
+        "detection": detection,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
