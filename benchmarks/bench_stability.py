@@ -32,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from monitoring.stability import StabilityCounter
 from service.bundle import load_registered
 from service.stability_bins import PSI_CRITICAL, PSI_WARNING, StabilityBins, psi
 from tests.monitoring.scenario_data import BundleScorer, applicant_features, key_features
@@ -39,16 +40,17 @@ from training.synthetic import SCENARIOS
 
 
 def population_shares(
-    bins: StabilityBins, features: np.ndarray, probabilities: np.ndarray
+    bins: StabilityBins, names: list[str], features: np.ndarray, probabilities: np.ndarray
 ) -> list[np.ndarray]:
-    """Share of the rows in every bin: one array per feature, then one for the score bands."""
-    shares = [
-        np.bincount(b.assign(features[:, j]), minlength=b.n_bins) / len(features)
-        for j, b in enumerate(bins.features)
-    ]
-    shares.append(np.bincount(bins.score.assign(probabilities), minlength=len(bins.score.expected)))
-    shares[-1] = shares[-1] / len(probabilities)
-    return shares
+    """Share of the rows in every bin, counted by the sidecar's own counter: one array per feature, then one
+    for the score bands."""
+    counter = StabilityCounter(bins, names)
+    counter.count(features, probabilities)
+    counter.commit()
+    feature_counts, band_counts = counter.published()
+    sizes = [b.n_bins for b in bins.features]
+    per_feature = np.split(feature_counts, np.cumsum(sizes)[:-1])
+    return [counts / len(probabilities) for counts in [*per_feature, band_counts]]
 
 
 def window_psi(rng: np.random.Generator, parts: list[tuple[int, np.ndarray]], expected: np.ndarray) -> float:
@@ -83,7 +85,9 @@ def main() -> None:
             args.population, seed=args.seed + offset, scenario=scenario, columns=names
         )
         scored = scorer.score(frame)
-        populations[scenario or "baseline"] = population_shares(bins, scored.features, scored.probabilities)
+        populations[scenario or "baseline"] = population_shares(
+            bins, names, scored.features, scored.probabilities
+        )
     expected = [np.asarray(b.expected) for b in bins.features] + [np.asarray(bins.score.expected)]
     labels = [*names, "score"]
     baseline = populations["baseline"]

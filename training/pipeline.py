@@ -18,8 +18,8 @@ import pandas as pd
 from service.applicant.definitions import definitions_fingerprint
 from service.applicant.protected import protected_list
 from service.applicant.schema import CHILD_TABLES
-from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
-from service.stability_bins import build_stability_bins
+from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, FeatureSpec, register
+from service.stability_bins import StabilityBins, build_stability_bins
 from training.data_report import DataReport, build_data_report
 from training.documents import documents_for
 from training.feature_spec import build_feature_specs
@@ -164,6 +164,22 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
     return TrainingResult(run_dir, bundle, tag, outcome, timings)
 
 
+def development_bins(outcome: ModelingOutcome, specs: list[FeatureSpec]) -> StabilityBins:
+    """The stability bins of a trained model's features (``specs``, in booster order).
+
+    Feature bins come from the development sample proper (the training rows); score bands from the holdout's
+    probabilities, because in-sample predictions of a boosted model are more spread out than those new
+    applicants get, and bands cut on them would show a shift on undrifted traffic.
+    """
+    return build_stability_bins(
+        outcome.X_train,
+        [spec.name for spec in specs],
+        outcome.proba_holdout.to_numpy(),
+        categories={spec.name: spec.categories for spec in specs if spec.categories is not None},
+        source="feature bins: training split; score bands: holdout probabilities",
+    )
+
+
 def _assemble_bundle(
     outcome: ModelingOutcome, data: TrainingData, data_report: DataReport, config: TrainingConfig, run_id: str
 ) -> Bundle:
@@ -174,16 +190,6 @@ def _assemble_bundle(
     examples = documents_for(data.tables, list(reference.index[: config.example_applicants]))
     reference = reference.reset_index(drop=True)
     specs = build_feature_specs(outcome.X_train, selected)
-    # Feature bins from the development sample proper (the training rows); score bands from the holdout's
-    # probabilities, because in-sample predictions of a boosted model are more spread out than those new
-    # applicants get, and bands cut on them would show a shift on undrifted traffic.
-    stability = build_stability_bins(
-        outcome.X_train,
-        selected,
-        outcome.proba_holdout.to_numpy(),
-        categories={spec.name: spec.categories for spec in specs if spec.categories is not None},
-        source="feature bins: training split; score bands: holdout probabilities",
-    )
     bundle = Bundle(
         booster_text=outcome.booster.model_to_string(),
         features=specs,
@@ -200,7 +206,7 @@ def _assemble_bundle(
         },
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=examples,
-        stability=stability,
+        stability=development_bins(outcome, specs),
         protected_attributes=protected_list(config.modeling.selection.protected_attributes),
     )
     bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source)

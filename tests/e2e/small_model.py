@@ -30,13 +30,12 @@ def train_and_register(seed: int = 0, max_features: int = MAX_FEATURES) -> str:
     from service.applicant.definitions import definitions_fingerprint
     from service.applicant.protected import protected_list
     from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
-    from service.stability_bins import build_stability_bins
     from training.documents import documents_for
     from training.feature_spec import build_feature_specs
     from training.fingerprint import fingerprint_tables, library_versions
     from training.loader import clean_table
     from training.modeling import ModelingConfig, train_and_evaluate
-    from training.pipeline import build_training_matrix
+    from training.pipeline import build_training_matrix, development_bins
     from training.synthetic import generate
 
     dataset = generate(APPLICANTS, seed=seed)
@@ -75,13 +74,7 @@ def train_and_register(seed: int = 0, max_features: int = MAX_FEATURES) -> str:
         },
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=documents_for(tables, list(reference.index[:100])),
-        stability=build_stability_bins(  # as training cuts them: the PSI panels and rules read them
-            outcome.X_train,
-            selected,
-            outcome.proba_holdout.to_numpy(),
-            categories={spec.name: spec.categories for spec in specs if spec.categories is not None},
-            source="e2e small model",
-        ),
+        stability=development_bins(outcome, specs),  # as training cuts them: the PSI panels read them
         protected_attributes=protected_list(config.selection.protected_attributes),
     )
     return register(bundle, labels={"source": "synthetic", "purpose": "e2e-test"})

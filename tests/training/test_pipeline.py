@@ -18,7 +18,7 @@ from service.bundle import Bundle, load_registered
 from service.loader import applicant_support
 from service.request_schema import RequestSchema
 from service.stability_bins import psi
-from tests.service.applicant.test_protected import EVERY_PROTECTED, _with_other_protected_values
+from tests.service.applicant.test_protected import EVERY_PROTECTED, with_other_protected_values
 from training.documents import tables_to_documents
 from training.modeling import ModelingConfig
 from training.pipeline import TrainingConfig, TrainingResult, train
@@ -162,7 +162,7 @@ def test_changing_only_protected_attributes_never_changes_the_probability(
     schema = RequestSchema(bundle.features, max_batch_size=1000, explain_max_k=0, feature_row=feature_row)
     scorer = Scorer(bundle, result.tag)
     documents = tables_to_documents(generate(5_000, seed=62, test_share=0.0).tables, keep_ids=False)
-    changed = [_with_other_protected_values(d, i) for i, d in enumerate(documents)]
+    changed = [with_other_protected_values(d, i) for i, d in enumerate(documents)]
 
     def probabilities(applicants: list[dict]) -> np.ndarray:
         out = []

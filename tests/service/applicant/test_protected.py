@@ -63,7 +63,7 @@ def test_the_protected_list_always_holds_sex_and_only_application_columns() -> N
         protected_list(["AMT_CREDIT_SUM"])  # a bureau column
 
 
-def _with_other_protected_values(document: dict, turn: int) -> dict:
+def with_other_protected_values(document: dict, turn: int) -> dict:
     """The same applicant with every protected attribute changed (``turn`` picks among the values)."""
     changed = dict(document)
     changed["CODE_GENDER"] = ("F", "M", "XNA", None)[(turn + (document.get("CODE_GENDER") == "F")) % 4]
@@ -83,7 +83,7 @@ def _assert_only_readers_move(documents: list[dict]) -> None:
     reading = features_reading(feature_names(), EVERY_PROTECTED)
     clean = FeatureRow([name for name in feature_names() if name not in reading])
     readers = FeatureRow(sorted(reading))
-    changed = [_with_other_protected_values(d, i) for i, d in enumerate(documents)]
+    changed = [with_other_protected_values(d, i) for i, d in enumerate(documents)]
     np.testing.assert_array_equal(_features(documents, clean), _features(changed, clean))
     moved = ~np.isclose(_features(documents, readers), _features(changed, readers), equal_nan=True)
     assert moved.any(axis=0).all(), "every feature said to read a protected attribute moves for someone"
