@@ -27,6 +27,7 @@ import numpy as np
 
 from service.applicant.evaluate import FeatureRow
 from service.bundle import Bundle
+from service.reason_codes import PrincipalReasons
 
 _OPTIONAL_INTEGRATIONS = (
     "pandas",
@@ -222,3 +223,5 @@ class LoadedModel:
     """Computes the model's features from an applicant document; ``None`` when this service cannot."""
     applicant_unavailable: str | None = None
     """Why applicant documents cannot be scored with this bundle (``None`` when they can)."""
+    principal_reasons: PrincipalReasons | None = None
+    """Groups contributions into the bundle's reason codes for refusals; ``None`` when not built."""

@@ -7,7 +7,8 @@ them. A bundle is a directory (stored as a BentoML model ``credit_scorer:<versio
     format version, feature spec, threshold, cost weights, metrics, training-data fingerprint, library
     versions, creation time, and (``stability``, optional) the frozen bins of every feature and the score
     bands with their development shares (``service/stability_bins.py``); bundles written before the bins
-    existed have none and load as before.
+    existed have none and load as before; and (``reasons``, optional) the reason catalogue of the model's
+    features (``service/reason_codes.py``).
 ``model.txt``
     the LightGBM booster in its text format.
 ``reference.parquet``
@@ -34,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from service.reason_codes import ReasonCatalogue
 from service.stability_bins import StabilityBins, UnsupportedBinsError
 
 if TYPE_CHECKING:
@@ -153,6 +155,9 @@ class Bundle:
     """Application columns training kept out of the model's features (``service.applicant.protected``);
     empty in bundles written before the list was recorded. The service refuses a bundle whose features read
     one of them, or ``CODE_GENDER``, or one of its own configured list."""
+    reasons: ReasonCatalogue | None = None
+    """Every feature under a reason code with plain-language statements, as training built it
+    (``service.applicant.reasons``); ``None`` in bundles written before reason codes existed."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -180,6 +185,8 @@ class Bundle:
         }
         if self.stability is not None:
             meta["stability"] = self.stability.to_json()
+        if self.reasons is not None:
+            meta["reasons"] = self.reasons.to_json()
         (out / _META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False, default=_json_default))
         (out / _MODEL_FILE).write_text(self.booster_text)
         (out / _CARD_FILE).write_text(self.model_card)
@@ -235,9 +242,10 @@ class Bundle:
         if with_applicants and (src / _APPLICANTS_FILE).is_file():
             text = gzip.decompress((src / _APPLICANTS_FILE).read_bytes()).decode()
             applicants = [json.loads(line) for line in text.splitlines() if line]
+        features = [FeatureSpec(**f) for f in meta["features"]]
         return cls(
             booster_text=model_path.read_text(),
-            features=[FeatureSpec(**f) for f in meta["features"]],
+            features=features,
             threshold=float(meta["threshold"]),
             cost=CostWeights(**meta["cost"]),
             metrics=meta.get("metrics", {}),
@@ -252,6 +260,7 @@ class Bundle:
             example_applicants=applicants,
             stability=_read_stability(meta.get("stability"), src),
             protected_attributes=list(meta.get("protected_attributes", [])),
+            reasons=_read_reasons(meta.get("reasons"), [f.name for f in features], src),
         )
 
     def _validate(self) -> None:
@@ -268,6 +277,11 @@ class Bundle:
                 raise BundleError(f"reference sample lacks columns: {', '.join(missing[:5])}")
         if self.stability is not None and self.stability.feature_names != names:
             raise BundleError("the stability bins must cover the model's features, in the same order")
+        if self.reasons is not None:
+            try:
+                self.reasons.check_covers(names)
+            except ValueError as exc:
+                raise BundleError(str(exc)) from None
 
 
 def register(bundle: Bundle, name: str = BUNDLE_MODEL_NAME, labels: Mapping[str, str] | None = None) -> str:
@@ -348,6 +362,18 @@ def _read_stability(data: Any, src: Path) -> StabilityBins | None:
         return None
     except (ValueError, AttributeError) as exc:
         raise BundleError(f"bundle at {src} has invalid stability bins: {exc}") from exc
+
+
+def _read_reasons(data: Any, feature_names: list[str], src: Path) -> ReasonCatalogue | None:
+    """The reason catalogue stored in ``bundle.json``, checked against the features; ``None`` when absent."""
+    if data is None:
+        return None
+    try:
+        catalogue = ReasonCatalogue.from_json(data)
+        catalogue.check_covers(feature_names)
+        return catalogue
+    except ValueError as exc:
+        raise BundleError(f"bundle at {src} has an invalid reason catalogue: {exc}") from exc
 
 
 def _json_default(value: Any) -> Any:

@@ -1,7 +1,8 @@
 """The scoring routes' logic, independent of the ASGI plumbing: request body in, :class:`Reply` out.
 
 ``/score`` validates straight into a numpy matrix, calls the booster (on the event loop for small inputs,
-on a worker thread for large batches), adds the strongest reasons when asked, hands the records to the
+on a worker thread for large batches), adds the principal reasons of every refusal (reason codes, from the
+refused rows' contributions) and the strongest feature contributions when asked, hands the records to the
 payload writer and answers with orjson. ``/explain`` returns every feature's contribution from the
 explainer service. The front door (``service/front_door.py``) calls these functions with the
 :class:`ScoringState` the service (``service/service.py``) fills in once the bundle is loaded.
@@ -218,6 +219,45 @@ async def contributions(state: ScoringState, matrix: np.ndarray, *, in_worker: b
     return values
 
 
+async def refusal_contributions(state: ScoringState, matrix: np.ndarray) -> np.ndarray:
+    """Contributions of refused rows: from the explainer service for batches beyond the local limit when it
+    is configured, else (or when it fails or is full) here, since a refusal must carry its reasons."""
+    model = state.model
+    assert model is not None
+    if state.explain is not None and len(matrix) > state.settings.local_explain_max_rows:
+        try:
+            return await contributions(state, matrix, in_worker=False)
+        except (ExplainerUnavailableError, TooManyRequestsError) as exc:
+            logger.warning("refusal reasons computed in the scoring worker: %s", exc.reason)
+    if len(matrix) >= THREADPOOL_MIN_ROWS:
+        return await run_in_threadpool(model.scorer.contributions, matrix)
+    return await contributions(state, matrix, in_worker=True)
+
+
+async def refusal_reasons(
+    state: ScoringState, matrix: np.ndarray, refused: np.ndarray, values: np.ndarray | None
+) -> list[list[dict[str, Any]] | None] | None:
+    """Per row, the principal reasons of a refusal (``None`` for an accepted row); ``None`` when the
+    service does not give them or nobody was refused. ``values``: contributions already computed."""
+    model = state.model
+    assert model is not None
+    builder = model.principal_reasons
+    if builder is None or not state.settings.refusal_reasons:
+        return None
+    rows = np.flatnonzero(refused)
+    if len(rows) == 0:
+        return None
+    refused_matrix = matrix if len(rows) == len(matrix) else matrix[rows]
+    if values is not None:
+        refused_values = values if len(rows) == len(matrix) else values[rows]
+    else:
+        refused_values = await refusal_contributions(state, refused_matrix)
+    answers: list[list[dict[str, Any]] | None] = [None] * len(matrix)
+    for row, reasons in zip(rows.tolist(), builder.of(refused_matrix, refused_values), strict=True):
+        answers[row] = reasons
+    return answers
+
+
 async def score(state: ScoringState, body: bytes) -> Reply:
     """``POST /score``: probability, decision and (with ``explain: k``) reasons per applicant."""
     unready = not_ready_reply(state)
@@ -236,10 +276,12 @@ async def score(state: ScoringState, body: bytes) -> Reply:
             probabilities = scorer.probabilities(matrix)
         refused = probabilities >= scorer.threshold
         reasons = None
+        values = None
         if parsed.explain_k:
             in_worker = n <= state.settings.local_explain_max_rows
             values = await contributions(state, matrix, in_worker=in_worker)
             reasons = top_reasons(model.bundle.feature_names, matrix, values, parsed.explain_k)
+        principal = await refusal_reasons(state, matrix, refused, values)
     except ServiceError as error:
         return error_reply(state, error)
     request_ids = state.take_request_ids(n)
@@ -264,6 +306,8 @@ async def score(state: ScoringState, body: bytes) -> Reply:
             "decision": "refuse" if refused_list[0] else "accept",
             "model_tag": tag,
         }
+        if principal is not None and principal[0] is not None:
+            result["principal_reasons"] = principal[0]
         if reasons is not None:
             result["reasons"] = reasons[0]
         if rows is not None:
@@ -281,6 +325,10 @@ async def score(state: ScoringState, body: bytes) -> Reply:
             parsed.caller_ids, request_ids, probabilities.tolist(), refused_list, strict=True
         )
     ]
+    if principal is not None:
+        for result, row_principal in zip(results, principal, strict=True):
+            if row_principal is not None:
+                result["principal_reasons"] = row_principal
     if reasons is not None:
         for result, row_reasons in zip(results, reasons, strict=True):
             result["reasons"] = row_reasons

@@ -21,12 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from service.applicant.definitions import definitions_fingerprint, feature_names
+from service.applicant.definitions import definitions_fingerprint, feature_definition, feature_names
 from service.applicant.document import applicant_type
 from service.applicant.evaluate import FeatureRow
 from service.applicant.protected import features_reading, protected_list
+from service.applicant.reasons import reason_catalogue_for
 from service.booster import LoadedModel, Scorer
 from service.bundle import Bundle, BundleError, registered_path, resolve_tag
+from service.reason_codes import PrincipalReasons, ReasonCatalogue
 from service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -117,11 +119,29 @@ def refuse_protected_features(bundle: Bundle, tag: str, configured: Iterable[str
         )
 
 
+def principal_reasons_for(bundle: Bundle, protected: Iterable[str]) -> PrincipalReasons:
+    """The principal-reason builder of ``bundle``: its own catalogue, or for a bundle trained before reason
+    codes existed, one built now from this service's definitions and reviewed catalogue."""
+    catalogue = bundle.reasons
+    if catalogue is None:
+        catalogue = ReasonCatalogue.from_json(reason_catalogue_for(bundle.feature_names, protected))
+    defined = set(feature_names())
+    never_missing = [
+        name for name in bundle.feature_names if name in defined and feature_definition(name).kind != "value"
+    ]
+    return PrincipalReasons(catalogue, bundle.feature_names, never_missing)
+
+
 def load_model(settings: ServiceSettings) -> LoadedModel:
     """Read the configured bundle and check that a warm-up prediction gives a probability in [0, 1]."""
     tag = resolve_tag(settings.bundle_tag)
     bundle = Bundle.load(registered_path(tag), with_reference=False)
     refuse_protected_features(bundle, tag, settings.protected_attributes)
+    try:
+        protected = protected_list(bundle.protected_attributes, settings.protected_attributes)
+        reasons = principal_reasons_for(bundle, protected)
+    except ValueError as exc:
+        raise BundleError(f"{tag}: its reason codes cannot be built: {exc}") from None
     scorer = Scorer(bundle, tag, multithread_min_rows=settings.multithread_min_rows)
     probability = scorer.probabilities(warm_up_row(bundle))
     scorer.contributions(warm_up_row(bundle))
@@ -135,7 +155,12 @@ def load_model(settings: ServiceSettings) -> LoadedModel:
     else:
         logger.warning("applicant documents cannot be scored with %s: %s", tag, unavailable)
     return LoadedModel(
-        tag=tag, bundle=bundle, scorer=scorer, feature_row=feature_row, applicant_unavailable=unavailable
+        tag=tag,
+        bundle=bundle,
+        scorer=scorer,
+        feature_row=feature_row,
+        applicant_unavailable=unavailable,
+        principal_reasons=reasons,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from service.applicant.document import applicant_type, describe_sentinels
+from service.reason_codes import MAX_PRINCIPAL_REASONS
 from service.request_schema import RequestSchema
 from service.settings import ServiceSettings
 
@@ -172,6 +173,23 @@ def _answers() -> dict[str, Any]:
             "direction": {"type": "string", "enum": ["increases_risk", "decreases_risk"]},
         },
     }
+    principal_reason = {
+        "type": "object",
+        "description": "A principal reason of a refusal: a characteristic of the applicant, by reason code.",
+        "required": ["code", "reason", "value_missing", "contribution"],
+        "properties": {
+            "code": {"type": "string", "description": "Stable reason code (see `GET /spec`, `reasons`)."},
+            "reason": {"type": "string", "description": "The characteristic in plain language."},
+            "value_missing": {
+                "type": "boolean",
+                "description": "True when the reason is that this information was missing.",
+            },
+            "contribution": {
+                "type": "number",
+                "description": "How far the characteristic's features pushed the log-odds of default up.",
+            },
+        },
+    }
     features = {
         "type": "object",
         "description": "The feature row the model saw (with `return_features`); null = missing.",
@@ -186,6 +204,13 @@ def _answers() -> dict[str, Any]:
             "probability": {"type": "number", "minimum": 0, "maximum": 1},
             "decision": {"type": "string", "enum": ["accept", "refuse"]},
             "model_tag": {"type": "string"},
+            "principal_reasons": {
+                "type": "array",
+                "maxItems": MAX_PRINCIPAL_REASONS,
+                "description": "On a refusal only: the characteristics that pushed the score toward refusal, "
+                "strongest first.",
+                "items": _ref("PrincipalReason"),
+            },
             "reasons": {"type": "array", "items": _ref("Reason")},
             "features": _ref("FeatureRow"),
         },
@@ -214,6 +239,7 @@ def _answers() -> dict[str, Any]:
     }
     return {
         "Reason": reason,
+        "PrincipalReason": principal_reason,
         "FeatureRow": features,
         "ScoreResult": score_result,
         "ExplainResult": explain_result,

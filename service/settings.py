@@ -32,6 +32,10 @@ class ServiceSettings(BaseSettings):
     """Largest request body in bytes on the scoring routes; larger bodies are answered with 413."""
     explain_max_k: int = Field(default=20, ge=0)
     """Largest ``explain`` count (strongest reasons per applicant) a caller may ask for on ``/score``."""
+    refusal_reasons: bool = True
+    """Give every refused applicant its principal reasons (``principal_reasons``: up to four reason codes
+    with plain-language statements, from the contributions of the refused rows only); false leaves them
+    out and saves that work (~50 µs of CPU per refused applicant)."""
     local_explain_max_rows: int = Field(default=16, ge=0)
     """``/score`` requests with ``explain`` and at most this many applicants get their reasons from the
     scoring worker itself (``pred_contrib``, one thread, ~0.1-0.3 ms a row); larger batches and ``/explain``

@@ -73,6 +73,7 @@ def build_app(state: ScoringState) -> Starlette:
                 "max_body_bytes": state.settings.max_body_bytes,
                 "explain_max_k": state.settings.explain_max_k,
                 "features": [asdict(f) for f in model.bundle.features],
+                "reasons": model.principal_reasons.catalogue.to_json() if model.principal_reasons else None,
                 "applicant": {
                     "available": model.feature_row is not None,
                     "unavailable_reason": model.applicant_unavailable,

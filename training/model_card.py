@@ -36,6 +36,7 @@ def build_model_card(
         _truth_ratios(metrics),
         _features(bundle, outcome),
         _protected(bundle, outcome),
+        _reason_codes(bundle),
         _plots(sorted(outcome.plots)),
         data_report.markdown,
         _limits(),
@@ -158,6 +159,26 @@ def _protected(bundle: Bundle, outcome: ModelingOutcome) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _reason_codes(bundle: Bundle) -> str:
+    if bundle.reasons is None:
+        return ""
+    lines = [
+        "## Reason codes",
+        "",
+        "A refused applicant is told up to four of these reasons "
+        f"(catalogue version {bundle.reasons.version}): the characteristics whose features pushed the "
+        "probability up the most, their SHAP contributions added up. When all of a characteristic's values "
+        "were missing, the reason given is that they were.",
+        "",
+        "| code | reason | when its values are missing | features |",
+        "|---|---|---|---|",
+    ]
+    for reason in bundle.reasons.reasons:
+        features = ", ".join(f"`{name}`" for name in reason.features)
+        lines.append(f"| {reason.code} | {reason.statement} | {reason.missing_statement} | {features} |")
+    return "\n".join(lines) + "\n"
+
+
 def _plots(names: list[str]) -> str:
     if not names:
         return ""
@@ -170,7 +191,8 @@ def _limits() -> str:
     return """## Intended use and limits
 
 - Decision support for consumer-credit applications of people with little or no credit history. A
-  refusal should be reviewable by a person; the service returns the strongest reasons behind each score.
+  refusal should be reviewable by a person; the service gives every refusal its principal reasons (reason
+  codes above) and, on request, the strongest feature contributions behind any score.
 - The threshold encodes a business trade-off (an accepted defaulter costs far more than a refused good
   client); change the weights and retrain rather than editing the threshold by hand.
 - Applicant data is personal data: process it only for this purpose, keep only what the model needs,

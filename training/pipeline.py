@@ -17,8 +17,10 @@ import pandas as pd
 
 from service.applicant.definitions import definitions_fingerprint
 from service.applicant.protected import protected_list
+from service.applicant.reasons import reason_catalogue_for
 from service.applicant.schema import CHILD_TABLES
 from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, FeatureSpec, register
+from service.reason_codes import ReasonCatalogue
 from service.stability_bins import StabilityBins, build_stability_bins
 from training.data_report import DataReport, build_data_report
 from training.documents import documents_for
@@ -190,6 +192,7 @@ def _assemble_bundle(
     examples = documents_for(data.tables, list(reference.index[: config.example_applicants]))
     reference = reference.reset_index(drop=True)
     specs = build_feature_specs(outcome.X_train, selected)
+    protected = protected_list(config.modeling.selection.protected_attributes)
     bundle = Bundle(
         booster_text=outcome.booster.model_to_string(),
         features=specs,
@@ -207,7 +210,8 @@ def _assemble_bundle(
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=examples,
         stability=development_bins(outcome, specs),
-        protected_attributes=protected_list(config.modeling.selection.protected_attributes),
+        protected_attributes=protected,
+        reasons=ReasonCatalogue.from_json(reason_catalogue_for(selected, protected)),
     )
     bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source)
     return bundle

@@ -67,6 +67,8 @@ class TrafficReport:
     """Body of the first non-200 answer, to show why batches fail."""
     seconds: float = 0.0
     """Wall-clock duration of the phase."""
+    example_refusal: dict | None = None
+    """The first refused result that carried principal reasons, to show what an applicant is told."""
 
     def summary(self) -> str:
         """One line for the terminal."""
@@ -78,6 +80,11 @@ class TrafficReport:
         )
         if self.failed:
             line += f"; {self.failed:,} not scored, first error: {self.first_error}"
+        if self.example_refusal is not None:
+            reasons = "; ".join(
+                f"{reason['code']} {reason['reason']}" for reason in self.example_refusal["principal_reasons"]
+            )
+            line += f"\n  e.g. {self.example_refusal['id']} was refused: {reasons}"
         return line
 
 
@@ -234,6 +241,8 @@ def _post_batch(client: httpx.Client, endpoint: str, content: str, count: int, r
             results = answer.json()["results"]
             report.scored += len(results)
             report.refused += sum(result["decision"] == "refuse" for result in results)
+            if report.example_refusal is None:
+                report.example_refusal = next((r for r in results if r.get("principal_reasons")), None)
             return
         report.first_error = report.first_error or f"{answer.status_code} {answer.text[:300]}"
         if answer.status_code not in RETRY_STATUSES:

@@ -1,5 +1,6 @@
 """The README's calls work as printed: its applicant file is a valid request, and against the model the
-README's main command trains, every ``curl`` line of "Calling the service" answers 200 (slow: it trains that
+README's main command trains, every ``curl`` line of "Calling the service" answers 200 and the example
+applicant is refused with its principal reasons, as the README shows (slow: it trains that
 model, about three minutes on 2 cores; ``make test-slow``)."""
 
 from __future__ import annotations
@@ -90,5 +91,9 @@ def test_every_readme_call_works_against_the_default_model(default_model: BentoS
     status, body = _run_curl(next(line for line in lines if "applicant.json" in line), default_model.url)
     answer = json.loads(body)
     assert answer["id"] == "A-17" and 0.0 <= answer["probability"] <= 1.0 and len(answer["reasons"]) == 3
+    # the README shows this applicant refused, with its principal reasons in plain words
+    assert answer["decision"] == "refuse", answer["probability"]
+    assert 1 <= len(answer["principal_reasons"]) <= 4
+    assert all(r["code"].startswith("R") and r["reason"] for r in answer["principal_reasons"])
     with httpx.Client(base_url=default_model.url) as client:
         assert client.get("/spec").json()["applicant"]["available"] is True

@@ -289,6 +289,22 @@ def test_stack_serves_and_prometheus_scrapes_both_with_the_charts_rules(stack: S
         assert loaded[name]["duration"] == parse_duration(rule["for"]), name
 
 
+def test_refused_demo_applicants_are_told_their_reasons_in_plain_words(after_baseline: Stack) -> None:
+    """The demo traffic prints a refused applicant and its principal reasons, from the served catalogue."""
+    report = after_baseline.phases["baseline"]
+    assert report.refused > 0 and report.example_refusal is not None
+    catalogue = httpx.get(f"{after_baseline.api}/spec", timeout=10).json()["reasons"]
+    statements = {r["code"]: {r["statement"], r["missing_statement"]} for r in catalogue["reasons"]}
+    given = report.example_refusal["principal_reasons"]
+    assert 1 <= len(given) <= 4
+    for reason in given:
+        assert reason["reason"] in statements[reason["code"]]
+    assert (
+        f"{report.example_refusal['id']} was refused: {given[0]['code']} {given[0]['reason']}"
+        in report.summary()
+    )
+
+
 def test_traffic_like_the_training_data_raises_no_drift_alert(after_baseline: Stack) -> None:
     stack = after_baseline
     assert stack.prometheus.value("max(credit_scoring_drift_insufficient_data)") == 0

@@ -24,6 +24,7 @@ from service.bundle import (
 )
 from service.stability_bins import STABILITY_FORMAT_VERSION
 from tests.factories import make_tiny_bundle
+from tests.service.applicant.test_reasons import catalogue_of
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
@@ -156,3 +157,21 @@ def test_stability_bins_must_match_the_features(tmp_path: Path) -> None:
     bundle.stability = replace(bundle.stability, features=bundle.stability.features[::-1])
     with pytest.raises(BundleError, match="stability bins must cover the model's features"):
         bundle.save(tmp_path)
+
+
+def test_reason_catalogue_survives_a_round_trip_and_must_match_the_features(tmp_path: Path) -> None:
+    bundle = make_tiny_bundle()
+    bundle.reasons = catalogue_of(bundle.feature_names)
+    bundle.save(tmp_path)
+    assert Bundle.load(tmp_path).reasons == bundle.reasons
+    meta = json.loads((tmp_path / "bundle.json").read_text())
+    meta["reasons"]["reasons"][0]["features"] = ["NOT_A_FEATURE"]
+    (tmp_path / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=r"invalid reason catalogue: .*not model features: NOT_A_FEATURE"):
+        Bundle.load(tmp_path)
+    del meta["reasons"]
+    (tmp_path / "bundle.json").write_text(json.dumps(meta))
+    assert Bundle.load(tmp_path).reasons is None  # written before reason codes: the service builds them
+    bundle.reasons = catalogue_of(bundle.feature_names[:-1])
+    with pytest.raises(BundleError, match="under none"):
+        bundle.save(tmp_path / "again")

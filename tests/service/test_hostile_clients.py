@@ -28,12 +28,14 @@ SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) ", re.M)
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BentoServer]:
     """The service on the tiny bundle, with a short body timeout, in a BentoML home of its own (servers
-    sharing one share its multiprocess metric files, which a server clears when it starts and stops)."""
+    sharing one share its multiprocess metric files, which a server clears when it starts and stops).
+    It also runs with refusal reasons turned off, the one setting the main test server cannot show."""
     work = tmp_path_factory.mktemp("hostile")
     register_tiny_bundle(work / "home")
     env = {
         "CREDIT_SCORING_SPOOL_DIR": str(work / "spool"),
         "CREDIT_SCORING_BODY_READ_TIMEOUT_S": str(BODY_TIMEOUT_S),
+        "CREDIT_SCORING_REFUSAL_REASONS": "false",
     }
     with serving_bundle(work / "home", env=env, log_path=work / "serve.log") as served:
         yield served
@@ -208,3 +210,11 @@ def test_a_killed_explainer_is_restarted_and_readiness_never_depends_on_it(
     assert set(explain_statuses) <= {200, 503}, explain_statuses
     tree = psutil.Process(hostile_server.pid).children(recursive=True)
     assert [p.pid for p in tree if "credit_explainer" in p.cmdline()] not in ([], [explainer.pid])
+
+
+def test_refusal_reasons_can_be_turned_off(hostile_server: BentoServer) -> None:
+    applicants = applicant_payloads(40, seed=11)
+    with httpx.Client(base_url=hostile_server.url, timeout=10.0) as client:
+        results = client.post("/score", json={"applicants": applicants}).json()["results"]
+    assert any(r["decision"] == "refuse" for r in results)
+    assert not any("principal_reasons" in r for r in results)

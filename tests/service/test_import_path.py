@@ -108,3 +108,19 @@ def test_writing_payload_records_imports_no_pandas(tmp_path) -> None:
         timeout=120,
     )
     assert done.stdout.split() == ["False", "1"]
+
+
+def test_the_bento_carries_every_data_file_the_service_reads() -> None:
+    """Files of ``service/`` that are not Python (the reviewed reason catalogue) are matched by the
+    Bento's ``include`` patterns, so a containerised service finds them."""
+    import yaml
+
+    bentofile = yaml.safe_load((REPO_ROOT / "bentofile.yaml").read_text())
+    included = {path for pattern in bentofile["include"] for path in REPO_ROOT.glob(pattern)}
+    data_files = [
+        path
+        for path in (REPO_ROOT / "service").rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+    ]
+    assert data_files, "expected at least the reason catalogue"
+    assert [p for p in data_files if p not in included] == []

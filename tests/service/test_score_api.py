@@ -8,6 +8,7 @@ import math
 import httpx
 import pytest
 
+from service.applicant.definitions import feature_definition
 from tests.service.tiny_bundle import TINY_FEATURES, applicant_payloads
 
 FEATURE_NAMES = [f.name for f in TINY_FEATURES]
@@ -260,3 +261,47 @@ def test_concurrent_explanations_all_succeed(server) -> None:
     statuses = asyncio.run(run())
     assert len(statuses) == 16 * 15
     assert set(statuses) == {200}
+
+
+class TestPrincipalReasons:
+    """Refusals carry up to four reason codes, the /explain contributions grouped by the /spec catalogue."""
+
+    def test_refusals_carry_the_grouped_contributions_and_acceptances_nothing(
+        self, client: httpx.Client
+    ) -> None:
+        applicants = applicant_payloads(40, seed=11)
+        catalogue = client.get("/spec").json()["reasons"]
+        reasons_by_code = {reason["code"]: reason for reason in catalogue["reasons"]}
+        assert sorted(f for r in catalogue["reasons"] for f in r["features"]) == sorted(FEATURE_NAMES)
+        scored = client.post("/score", json={"applicants": applicants}).json()["results"]
+        explained = client.post("/explain", json={"applicants": applicants}).json()["results"]
+        decisions = {"accept": 0, "refuse": 0}
+        for applicant, result, explanation in zip(applicants, scored, explained, strict=True):
+            decisions[result["decision"]] += 1
+            if result["decision"] == "accept":
+                assert "principal_reasons" not in result
+                continue
+            pushed = {
+                code: sum(explanation["contributions"][f] for f in reason["features"])
+                for code, reason in reasons_by_code.items()
+            }
+            expected = sorted((code for code in pushed if pushed[code] > 0), key=lambda c: -pushed[c])[:4]
+            given = result["principal_reasons"]
+            assert [r["code"] for r in given] == expected
+            for reason in given:
+                assert reason["contribution"] == pytest.approx(pushed[reason["code"]], abs=1e-9)
+                entry = reasons_by_code[reason["code"]]
+                can_miss = [f for f in entry["features"] if feature_definition(f).kind == "value"]
+                missing = bool(can_miss) and all(applicant["features"].get(f) is None for f in can_miss)
+                assert reason["value_missing"] == missing
+                assert reason["reason"] == entry["missing_statement" if missing else "statement"]
+        assert decisions["accept"] >= 5 and decisions["refuse"] >= 5, decisions
+
+    def test_a_single_refusal_with_explain_has_both_views(self, client: httpx.Client) -> None:
+        applicants = applicant_payloads(40, seed=12)
+        scored = client.post("/score", json={"applicants": applicants}).json()["results"]
+        refused = next(a for a, r in zip(applicants, scored, strict=True) if r["decision"] == "refuse")
+        body = client.post("/score", json={**refused, "explain": 2}).json()
+        assert 1 <= len(body["principal_reasons"]) <= 4
+        assert len(body["reasons"]) == 2
+        assert all(r["code"].startswith("R") for r in body["principal_reasons"])

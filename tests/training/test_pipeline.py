@@ -19,6 +19,7 @@ from service.loader import applicant_support
 from service.request_schema import RequestSchema
 from service.stability_bins import psi
 from tests.service.applicant.test_protected import EVERY_PROTECTED, with_other_protected_values
+from tests.service.applicant.test_reasons import catalogue_of
 from training.documents import tables_to_documents
 from training.modeling import ModelingConfig
 from training.pipeline import TrainingConfig, TrainingResult, train
@@ -149,6 +150,20 @@ def test_no_feature_reads_a_protected_attribute_and_the_card_says_which_were_lef
         assert dropped[name].startswith("reads the protected attribute"), name
         assert f"| `{name}` | reads the protected attribute" in result.bundle.model_card
     assert "## Protected attributes" in result.bundle.model_card
+
+
+def test_the_bundle_carries_reviewed_reason_codes_for_every_feature(
+    trained: tuple[TrainingResult, Path],
+) -> None:
+    result, _home = trained
+    bundle = load_registered(result.tag)
+    assert bundle.reasons is not None
+    bundle.reasons.check_covers(bundle.feature_names)
+    assert bundle.reasons == catalogue_of(bundle.feature_names)
+    assert all(reason.code.startswith("R") for reason in bundle.reasons.reasons)
+    assert "## Reason codes" in result.bundle.model_card
+    for reason in bundle.reasons.reasons:
+        assert f"| {reason.code} | {reason.statement} |" in result.bundle.model_card
 
 
 def test_changing_only_protected_attributes_never_changes_the_probability(

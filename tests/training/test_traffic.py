@@ -105,6 +105,9 @@ def test_send_counts_scored_and_refused_retries_503_and_counts_rejections() -> N
         if status != 200:
             return httpx.Response(status, json={"error": "x", "field": "f", "reason": "r"})
         results = [{"decision": "refuse" if i == 0 else "accept"} for i, _ in enumerate(body["applicants"])]
+        results[0].update(
+            id=body["applicants"][0]["id"], principal_reasons=[{"code": "R001", "reason": "Scores"}]
+        )
         return httpx.Response(200, json={"results": results})
 
     applicants = [{"id": str(i), "features": {"A": None}} for i in range(9)]
@@ -116,6 +119,8 @@ def test_send_counts_scored_and_refused_retries_503_and_counts_rejections() -> N
     assert report.first_error.startswith("503")
     assert len(seen) == 4 and seen[0] == seen[1]  # the 503 batch was sent again, unchanged
     assert "6/9 applicants scored" in report.summary()
+    assert report.example_refusal is not None and report.example_refusal["id"] == "0"
+    assert report.summary().endswith("\n  e.g. 0 was refused: R001 Scores")
 
 
 def test_cli_traffic_options_all_have_help() -> None:
