@@ -319,14 +319,16 @@ def _add_traffic_parser(commands: argparse._SubParsersAction) -> None:
     traffic.add_argument(
         "--applicants",
         type=_positive_int,
-        default=6_000,
-        help="applicants sent in each phase; the sidecar window holds 5,000 (default: %(default)s)",
+        default=None,
+        help="applicants of the drift-scenario phase (default: 12,000, twice the baseline's, so that "
+        "drifted applicants are two thirds of the hour the stability index reads)",
     )
     traffic.add_argument(
         "--baseline-applicants",
         type=_non_negative_int,
-        default=None,
-        help="applicants of the baseline phase, 0 to skip it (default: --applicants)",
+        default=6_000,
+        help="applicants of the baseline phase, 0 to skip it; the sidecar window holds 5,000 "
+        "(default: %(default)s)",
     )
     traffic.add_argument(
         "--rate",
@@ -444,9 +446,13 @@ def _realism(args: argparse.Namespace) -> int:
 def _traffic(args: argparse.Namespace) -> int:
     from training.traffic import TrafficPlan, run
 
+    if args.applicants is not None and args.scenario is None:
+        print("--applicants sizes the drift-scenario phase: give --scenario, or size the baseline with "
+              "--baseline-applicants", file=sys.stderr)  # fmt: skip
+        return 2
     plan = TrafficPlan(
         url=args.url,
-        applicants=args.applicants,
+        applicants=TrafficPlan.applicants if args.applicants is None else args.applicants,
         baseline_applicants=args.baseline_applicants,
         scenario=args.scenario,
         rate=args.rate,

@@ -257,10 +257,12 @@ class TrafficPlan:
 
     url: str
     """Base URL of the scoring service."""
-    applicants: int = 6_000
-    """Applicants of the scenario phase (and of the baseline phase unless ``baseline_applicants`` is set)."""
-    baseline_applicants: int | None = None
-    """Applicants of the baseline phase; default ``applicants``; 0 skips it."""
+    applicants: int = 12_000
+    """Applicants of the drift-scenario phase: twice the baseline's by default, so that drifted applicants
+    are two thirds of the hour the stability index (PSI) reads once the demo is over; with equal phases the
+    age PSI of young_high_income stays at about 0.22, under the critical band."""
+    baseline_applicants: int = 6_000
+    """Applicants of the baseline phase (more than the sidecar's 5,000-record window); 0 skips it."""
     scenario: str | None = None
     """Drift scenario of the second phase; ``None`` sends the baseline only."""
     rate: float = DEFAULT_RATE
@@ -276,10 +278,9 @@ class TrafficPlan:
 
     def phases(self) -> list[tuple[str, str | None, int]]:
         """(label, scenario, applicants) of each phase, in order."""
-        baseline = self.applicants if self.baseline_applicants is None else self.baseline_applicants
         phases: list[tuple[str, str | None, int]] = []
-        if baseline > 0:
-            phases.append(("baseline", None, baseline))
+        if self.baseline_applicants > 0:
+            phases.append(("baseline", None, self.baseline_applicants))
         if self.scenario is not None:
             phases.append((self.scenario, self.scenario, self.applicants))
         return phases

@@ -240,10 +240,11 @@ def after_baseline(stack: Stack) -> Stack:
 
 @pytest.fixture(scope="module")
 def after_drift(after_baseline: Stack) -> Stack:
-    """Phase 2: one window plus one recompute step of applicants from the drift scenario, so that the
-    window holds drifted applicants only when the last computation runs."""
+    """Phase 2: twice the baseline's applicants from the drift scenario, as the demo traffic sends them:
+    the sidecar's window holds drifted applicants only when its last computation runs, and they are two
+    thirds of the hour the stability index reads."""
     stack = after_baseline
-    stack.send(SCENARIO, WINDOW + RECOMPUTE_ROWS, seed=12, scenario=SCENARIO, rate=1_000, batch_size=100)
+    stack.send(SCENARIO, 2 * (WINDOW + 500), seed=12, scenario=SCENARIO, rate=1_000, batch_size=100)
     stack.settle()
     return stack
 
@@ -343,6 +344,41 @@ def test_drift_scenario_moves_the_gauges_and_fires_the_dataset_drift_alert(after
     assert time.time() - _rfc3339(alert["activeAt"]) >= hold
     firing_series = 'ALERTS{alertname="CreditScoringDatasetDrift", alertstate="firing"}'
     assert len(stack.prometheus.query(firing_series)) == 1
+
+
+def test_drift_scenario_moves_the_fleet_stability_index_past_the_critical_band(after_drift: Stack) -> None:
+    """Issue 14: the demo's drift traffic pushes the one-hour PSI of the scenario's most shifted feature (age)
+    past 0.25, although that hour also holds the baseline phase, and the critical stability alert is
+    pending or firing for it; its ``for`` (15 minutes) is longer than this test."""
+    stack = after_drift
+    query = 'fleet:credit_scoring_stability_psi:1h{feature="DAYS_BIRTH"}'
+    assert stack.feature_names.count("DAYS_BIRTH") == 1, "the small model must monitor age"
+
+    def shifted() -> float | None:
+        value = stack.prometheus.value(query)
+        return value if value is not None and value > 0.25 else None
+
+    try:
+        psi = wait_until(shifted, 30 * SCRAPE_INTERVAL_SECONDS, f"{query} over 0.25")
+    except AssertionError as exc:
+        every = stack.prometheus.query("fleet:credit_scoring_stability_psi:1h")
+        raise AssertionError(
+            f"{exc}; PSI now: {[(s['metric']['feature'], s['value'][1]) for s in every]}"
+        ) from None
+    top = stack.prometheus.query("topk(1, fleet:credit_scoring_stability_psi:1h)")
+    assert top[0]["metric"]["feature"] == "DAYS_BIRTH", (top, psi)
+    every = [
+        float(series["value"][1])
+        for series in stack.prometheus.query("fleet:credit_scoring_stability_psi:1h")
+    ]
+    assert sum(value < 0.10 for value in every) >= len(every) / 2, every  # most features are not moved
+
+    def alerting() -> dict | None:
+        rule = stack.prometheus.rules()["CreditScoringFeatureStabilityCritical"]
+        return rule if rule["state"] in ("pending", "firing") else None
+
+    rule = wait_until(alerting, 30 * SCRAPE_INTERVAL_SECONDS, "CreditScoringFeatureStabilityCritical pending")
+    assert "DAYS_BIRTH" in {alert["labels"]["feature"] for alert in rule["alerts"]}
 
 
 def test_every_dashboard_query_returns_data(after_drift: Stack) -> None:

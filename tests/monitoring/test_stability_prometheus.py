@@ -1,5 +1,8 @@
 """Fleet PSI end to end: three real sidecar processes count their records per frozen bin, a real Prometheus
-scrapes them and evaluates the chart's own rules file, and its PSI equals the Python PSI of the same records.
+scrapes them and evaluates the chart's own rules file, and its PSI equals the Python PSI of the same records,
+over each of the rules' windows (1 h, 1 d and 7 d: the rules file is loaded with its groups' evaluation
+intervals of 5 and 15 minutes lifted, so that the long windows are evaluated every second like the hour;
+the expressions are the chart's, unchanged).
 
 Needs the ``prometheus`` binary (Debian package ``prometheus``); skipped with a reason when it is absent.
 
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from deploy.bento_server import free_port
 from deploy.chart import CHART_DIR
@@ -31,6 +35,8 @@ from tests.monitoring.synthetic import SpoolWriter, generate_features, records_f
 
 PROMETHEUS = shutil.which("prometheus")
 RULES_FILE = CHART_DIR / "rules" / "credit-scoring.rules.yaml"
+WINDOWS = ("1h", "1d", "7d")
+"""The PSI windows of the chart's recording rules."""
 PODS = 3
 RECORDS_PER_POD = 400
 """Fewer than PSI_MIN_RECORDS: only the fleet's sum passes the rules' guard."""
@@ -80,7 +86,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path):
         targets = ", ".join(f"'127.0.0.1:{port}'" for port in ports)
         config.write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            f"rule_files:\n  - {RULES_FILE}\n"
+            f"rule_files:\n  - {every_second_rules(tmp_path)}\n"
             "scrape_configs:\n  - job_name: credit-scoring\n"
             f"    static_configs:\n      - targets: [{targets}]\n        labels: {{namespace: test}}\n"
         )
@@ -99,6 +105,18 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path):
             stop(prometheus)
         for sidecar in sidecars:
             stop(sidecar)
+
+
+def every_second_rules(folder: Path) -> Path:
+    """The chart's rules file with every group evaluated at the global (1 s) interval, written to ``folder``;
+    nothing else differs."""
+    rules = yaml.safe_load(RULES_FILE.read_text())
+    lifted = {"groups": [{k: v for k, v in group.items() if k != "interval"} for group in rules["groups"]]}
+    assert [g["rules"] for g in lifted["groups"]] == [g["rules"] for g in rules["groups"]]
+    assert any("interval" in group for group in rules["groups"])  # the long windows' groups have one
+    path = folder / "credit-scoring.rules.yaml"
+    path.write_text(yaml.safe_dump(lifted, sort_keys=False))
+    return path
 
 
 def drifted_records(bundle: Bundle) -> list[dict]:
@@ -141,8 +159,9 @@ def test_fleet_psi_from_prometheus_equals_the_python_psi_of_the_same_records(
     record = "fleet:credit_scoring_score_band_records:increase1h"
     wait_until(lambda: fleet.evaluated_after(record, scraped), 30, "a rule evaluation after that scrape")
     assert RECORDS_PER_POD <= fleet.value(f"sum({record})") < PSI_MIN_RECORDS
-    assert fleet.query("fleet:credit_scoring_stability_psi:1h") == []  # one pod: under the guard
-    assert fleet.query("fleet:credit_scoring_score_psi:1h") == []
+    for window in WINDOWS:  # one pod: under the guard
+        assert fleet.query(f"fleet:credit_scoring_stability_psi:{window}") == []
+        assert fleet.query(f"fleet:credit_scoring_score_psi:{window}") == []
 
     for spool in fleet.spools[1:]:
         writer = SpoolWriter(spool)
@@ -154,26 +173,28 @@ def test_fleet_psi_from_prometheus_equals_the_python_psi_of_the_same_records(
         "the three sidecars' counts in Prometheus",
     )
     scraped = time.time()
-    wait_until(
-        lambda: fleet.evaluated_after("fleet:credit_scoring_score_psi:1h", scraped),
-        30,
-        "the fleet PSI evaluated after that scrape",
-    )
+    for window in WINDOWS:
+        wait_until(
+            lambda window=window: fleet.evaluated_after(f"fleet:credit_scoring_score_psi:{window}", scraped),
+            30,
+            f"the fleet's {window} PSI evaluated after that scrape",
+        )
     per_pod = fleet.query("sum by (instance) (increase(credit_scoring_score_band_records_total[1h]))")
     assert len(per_pod) == PODS and all(float(s["value"][1]) < PSI_MIN_RECORDS for s in per_pod)
 
     want_features, want_score = python_psi(bundle, records)
-    got = {
-        s["metric"]["feature"]: float(s["value"][1])
-        for s in fleet.query("fleet:credit_scoring_stability_psi:1h")
-    }
-    assert set(got) == set(bundle.feature_names)
-    for name, value in want_features.items():
-        assert abs(got[name] - value) <= 1e-9, (name, got[name], value)
-    (score,) = fleet.query("fleet:credit_scoring_score_psi:1h")
-    assert score["metric"]["binning"] == bundle.stability.fingerprint()
-    assert score["metric"]["namespace"] == "test" and score["metric"]["job"] == "credit-scoring"
-    assert abs(float(score["value"][1]) - want_score) <= 1e-9
+    for window in WINDOWS:
+        got = {
+            s["metric"]["feature"]: float(s["value"][1])
+            for s in fleet.query(f"fleet:credit_scoring_stability_psi:{window}")
+        }
+        assert set(got) == set(bundle.feature_names), window
+        for name, value in want_features.items():
+            assert abs(got[name] - value) <= 1e-9, (window, name, got[name], value)
+        (score,) = fleet.query(f"fleet:credit_scoring_score_psi:{window}")
+        assert score["metric"]["binning"] == bundle.stability.fingerprint()
+        assert score["metric"]["namespace"] == "test" and score["metric"]["job"] == "credit-scoring"
+        assert abs(float(score["value"][1]) - want_score) <= 1e-9, window
     # the shifted, scaled and half-missing features are past the critical band, the others under the warning
     assert min(got["normal_0"], got["amount_1"], got["count_3"]) > 0.25
     assert max(v for k, v in got.items() if k not in ("normal_0", "amount_1", "count_3")) < 0.10

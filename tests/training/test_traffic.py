@@ -72,10 +72,10 @@ def test_generated_documents_are_valid_requests_and_follow_the_scenario() -> Non
 
 
 def test_plan_sends_the_baseline_then_the_scenario() -> None:
-    assert TrafficPlan("u", applicants=10).phases() == [("baseline", None, 10)]
-    assert TrafficPlan("u", applicants=10, scenario="revolving_mix").phases() == [
-        ("baseline", None, 10),
-        ("revolving_mix", "revolving_mix", 10),
+    assert TrafficPlan("u").phases() == [("baseline", None, 6_000)]
+    assert TrafficPlan("u", scenario="revolving_mix").phases() == [
+        ("baseline", None, 6_000),
+        ("revolving_mix", "revolving_mix", 12_000),  # drifted applicants: two thirds of the last hour
     ]
     plan = TrafficPlan("u", applicants=10, baseline_applicants=0, scenario="revolving_mix")
     assert plan.phases() == [("revolving_mix", "revolving_mix", 10)]
@@ -130,7 +130,8 @@ def test_cli_traffic_options_all_have_help() -> None:
     for action in traffic._actions:
         assert action.help, action.dest
     args = parser.parse_args(["traffic", "--url", "http://x", "--scenario", "revolving_mix", "--rate", "50"])
-    assert (args.url, args.scenario, args.rate, args.applicants) == ("http://x", "revolving_mix", 50.0, 6000)
+    assert (args.url, args.scenario, args.rate, args.applicants) == ("http://x", "revolving_mix", 50.0, None)
+    assert args.baseline_applicants == 6000
     assert args.form == "applicant"
     assert parser.parse_args(["traffic", "--url", "http://x", "--form", "features"]).form == "features"
 
@@ -139,3 +140,8 @@ def test_cli_traffic_rejects_a_zero_rate() -> None:
     # An unknown --scenario is refused too: see test_cli.py::test_unknown_scenario_is_refused_by_the_parser.
     with pytest.raises(SystemExit):
         main(["traffic", "--url", "http://x", "--rate", "0"])
+
+
+def test_cli_refuses_a_scenario_phase_size_without_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["traffic", "--url", "http://127.0.0.1:9", "--applicants", "500"]) == 2
+    assert "--applicants sizes the drift-scenario phase" in capsys.readouterr().err
