@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import time
 
 import httpx
+import psutil
 import pytest
 
+from deploy.bento_server import BentoServer
 from service.applicant.definitions import feature_definition
 from tests.service.tiny_bundle import TINY_FEATURES, applicant_payloads
 
@@ -305,3 +310,51 @@ class TestPrincipalReasons:
         assert 1 <= len(body["principal_reasons"]) <= 4
         assert len(body["reasons"]) == 2
         assert all(r["code"].startswith("R") for r in body["principal_reasons"])
+
+    def test_refusals_keep_their_reasons_while_the_explainer_is_down(
+        self, client: httpx.Client, server: BentoServer
+    ) -> None:
+        """More refusals than the worker explains itself go to the explainer service; killed (-9), the
+        worker computes them instead and the answer is the same."""
+        pool = applicant_payloads(200, seed=21)
+        refused = []
+        for start in range(0, len(pool), 50):
+            batch = pool[start : start + 50]
+            results = client.post("/score", json={"applicants": batch}).json()["results"]
+            refused += [a for a, r in zip(batch, results, strict=True) if r["decision"] == "refuse"]
+        body = {"applicants": refused[:50]}
+        assert len(body["applicants"]) > 16  # beyond CREDIT_SCORING_LOCAL_EXPLAIN_MAX_ROWS
+        before = client.post("/score", json=body).json()["results"]
+        worker_count = 'credit_scoring_explanation_duration_seconds_count{source="scoring_worker"}'
+        for _attempt in range(3):
+            counted = _metric(client, worker_count)
+            (explainer,) = [
+                p
+                for p in psutil.Process(server.pid).children(recursive=True)
+                if "credit_explainer" in p.cmdline()
+            ]
+            os.kill(explainer.pid, signal.SIGKILL)
+            during = client.post("/score", json=body)
+            if _metric(client, worker_count) > counted:
+                break  # answered while the explainer was gone
+        else:
+            pytest.fail("the explainer answered each time: the worker's fallback was never needed")
+        assert during.status_code == 200, during.text
+        for old, new in zip(before, during.json()["results"], strict=True):
+            assert [r["code"] for r in new["principal_reasons"]] == [
+                r["code"] for r in old["principal_reasons"]
+            ]
+            got = [r["contribution"] for r in new["principal_reasons"]]
+            assert got == pytest.approx([r["contribution"] for r in old["principal_reasons"]], abs=1e-9)
+        deadline = time.monotonic() + 60
+        while client.post("/explain", json=refused[0]).status_code != 200:  # leave it restarted for others
+            assert time.monotonic() < deadline, "the explainer did not come back"
+            time.sleep(0.2)
+
+
+def _metric(client: httpx.Client, series: str) -> float:
+    """A sample of the service's ``/metrics`` (summed over worker processes' files by the client library)."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
