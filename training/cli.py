@@ -8,8 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.bundle import BUNDLE_MODEL_NAME, CostWeights, is_registered, load_registered, registered_path
+
+if TYPE_CHECKING:
+    from training.pipeline import TrainingConfig
 
 DESCRIPTION = """\
 Train and register the credit-default scorer.
@@ -36,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from training.age_rule import AGE_RULES, DEFAULT_AGE_RULE
     from training.synthetic import DEFAULT_APPLICANTS
 
     def add_training_options(sub: argparse.ArgumentParser) -> None:
@@ -87,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="COLUMNS",
             help="application columns no feature may read, comma-separated, besides CODE_GENDER which always "
             "is (e.g. NAME_FAMILY_STATUS,CNT_CHILDREN,CNT_FAM_MEMBERS)",
+        )
+        model.add_argument(
+            "--age-rule",
+            choices=AGE_RULES,
+            default=DEFAULT_AGE_RULE,
+            help="how the model may use the applicant's age (DAYS_BIRTH): free; monotone, risk never rises "
+            "with age (features mixing age with other columns left out); excluded, DAYS_BIRTH protected "
+            "(default: %(default)s)",
         )
         cost = sub.add_argument_group("business cost (per applicant; the threshold minimises their sum)")
         defaults = CostWeights()
@@ -358,7 +371,15 @@ def _add_traffic_parser(commands: argparse._SubParsersAction) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m training`` and the ``credit-scoring-train`` script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in ("run", "train"):
+        from training.age_rule import check_age_rule
+
+        try:
+            check_age_rule(args.age_rule, args.protected)
+        except ValueError as error:
+            parser.error(f"argument --age-rule: {error}")
     if args.command == "scenarios":
         from training.synthetic import SCENARIOS
 
@@ -511,9 +532,10 @@ def _export_load_data(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
-def _train(args: argparse.Namespace) -> int:
+def training_config(args: argparse.Namespace) -> TrainingConfig:
+    """The training run that the parsed options of ``run`` or ``train`` ask for."""
     from training.modeling import ModelingConfig
-    from training.pipeline import TrainingConfig, train
+    from training.pipeline import TrainingConfig
 
     modeling = ModelingConfig(
         n_folds=args.folds,
@@ -523,9 +545,10 @@ def _train(args: argparse.Namespace) -> int:
     )
     modeling.selection.max_features = args.max_features
     modeling.selection.protected_attributes = args.protected
+    modeling.selection.age_rule = args.age_rule
     if args.tuning_seconds is not None:
         modeling.tuning_budget_seconds = args.tuning_seconds
-    config = TrainingConfig(
+    return TrainingConfig(
         data_dir=args.data,
         applicants=args.applicants,
         seed=args.seed,
@@ -534,7 +557,12 @@ def _train(args: argparse.Namespace) -> int:
         modeling=modeling,
         progress=not args.quiet,
     )
-    result = train(config)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.pipeline import train
+
+    result = train(training_config(args))
     metrics = result.bundle.metrics
     print()
     print(f"model      {result.tag or '(not registered)'}")

@@ -6,6 +6,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from service.bundle import Bundle
+from training.age_effect import AgeEffect
+from training.age_rule import AGE_COLUMN, ELDERLY_AGE
 from training.data_report import DataReport
 from training.selection import PROTECTED_REASON
 
@@ -23,9 +25,16 @@ PLOT_DIR = "model"
 
 
 def build_model_card(
-    bundle: Bundle, outcome: ModelingOutcome, data_report: DataReport, data_source: str
+    bundle: Bundle,
+    outcome: ModelingOutcome,
+    data_report: DataReport,
+    data_source: str,
+    age: AgeEffect | None = None,
 ) -> tuple[str, dict[str, bytes]]:
-    """Render the model card and collect every plot it links to (paths relative to ``assets/``)."""
+    """Render the model card and collect every plot it links to (paths relative to ``assets/``).
+
+    ``age`` (:func:`training.age_effect.measure_age_effect` on the holdout) gives the card its "Age" section.
+    """
     metrics = bundle.metrics
     assets = {f"{PLOT_DIR}/{name}": png for name, png in outcome.plots.items()}
     assets.update(data_report.plots)
@@ -36,6 +45,7 @@ def build_model_card(
         _truth_ratios(metrics),
         _features(bundle, outcome),
         _protected(bundle, outcome),
+        age_section(age) if age is not None else "",
         _reason_codes(bundle),
         _plots(sorted(outcome.plots)),
         data_report.markdown,
@@ -145,7 +155,8 @@ def _protected(bundle: Bundle, outcome: ModelingOutcome) -> str:
         "## Protected attributes",
         "",
         f"No feature reads {', '.join(f'`{c}`' for c in bundle.protected_attributes)}: credit decisions may "
-        "not rest on them (sex always; family status and children where the lender's law or policy says so). "
+        "not rest on them (sex always; family status and children where the lender's law or policy says so"
+        f"{'; age under the age rule `excluded`' if AGE_COLUMN in bundle.protected_attributes else ''}). "
         "A feature that reads one, alone or combined with other columns, was never offered to the model, so "
         "changing only these columns of an applicant cannot change the probability; the service refuses a "
         "bundle whose features read one.",
@@ -177,6 +188,79 @@ def _reason_codes(bundle: Bundle) -> str:
         features = ", ".join(f"`{name}`" for name in reason.features)
         lines.append(f"| {reason.code} | {reason.statement} | {reason.missing_statement} | {features} |")
     return "\n".join(lines) + "\n"
+
+
+_AGE_RULE_TEXT = {
+    "free": (
+        f"Features that read `{AGE_COLUMN}` competed like any other and the model treats age as the "
+        "data suggested: nothing keeps an older applicant's age from raising their risk. The table shows "
+        f"whether it does. Regulation B (US) forbids giving an applicant aged {ELDERLY_AGE} or over a "
+        "negative factor for their age; if the lender must or wants to rule that out, retrain with "
+        "`--age-rule monotone` (risk never rises with age) or `--age-rule excluded` (age is not read)."
+    ),
+    "monotone": (
+        "LightGBM was constrained so that the probability of default never rises as the applicant gets "
+        f"older, all else equal: each feature of `{AGE_COLUMN}` alone carries a monotone constraint, and a "
+        "feature reading age together with other columns was left out, since its effect could not be kept "
+        "from rising with age."
+    ),
+    "excluded": (
+        f"`{AGE_COLUMN}` is a protected attribute: no feature reads it, alone or combined, so changing only "
+        "an applicant's age never changes the probability, and the service refuses this bundle if a feature "
+        "reading it were added."
+    ),
+}
+"""What each age rule means for the model, as the card says it."""
+
+
+def age_section(age: AgeEffect) -> str:
+    """The card's "Age" section: the rule in force, the features reading age, and how age acts by band."""
+    lines = ["## Age", "", f"Age rule in force: **{age.rule}**. {_AGE_RULE_TEXT[age.rule]}", ""]
+    if age.features:
+        constraint = {
+            name: f" (monotone constraint {sign:+d}: risk never {'falls' if sign > 0 else 'rises'} as "
+            f"`{name}` rises, so never rises with age)"
+            for name, sign in age.constraints.items()
+        }
+        named = [f"`{name}`{constraint.get(name, '')}" for name in age.features]
+        lines.append(f"Model features that read `{AGE_COLUMN}`: {', '.join(named)}.")
+    else:
+        lines.append(f"No model feature reads `{AGE_COLUMN}`.")
+    if age.left_out:
+        lines += ["", f"| feature reading `{AGE_COLUMN}` left out | why |", "|---|---|"]
+        lines += [f"| `{name}` | {reason} |" for name, reason in sorted(age.left_out.items())]
+    lines.append("")
+    if not age.features:
+        lines.append("Every applicant's age contribution is therefore 0.")
+        return "\n".join(lines) + "\n"
+    lines += [_age_table(age), ""]
+    if age.elderly:
+        lines.append(
+            f"Of the {age.elderly:,} applicants aged {ELDERLY_AGE} or over, **{age.elderly_raising:,} "
+            f"({age.elderly_share_raising:.1%})** get a risk-increasing age contribution."
+        )
+    else:
+        lines.append(f"No holdout applicant is aged {ELDERLY_AGE} or over: the card cannot judge for them.")
+    if age.unknown_age:
+        lines.append(f"{age.unknown_age:,} holdout applicants have no `{AGE_COLUMN}` and are in no band.")
+    return "\n".join(lines) + "\n"
+
+
+def _age_table(age: AgeEffect) -> str:
+    known = sum(band.applicants for band in age.bands)
+    lines = [
+        f"How age acts on the {known:,} holdout applicants of known age. An applicant's *age contribution* "
+        "is the sum of the SHAP contributions (log-odds of default) of the features that read "
+        f"`{AGE_COLUMN}`; a positive one raises the risk (a negative factor, in Regulation B's words).",
+        "",
+        "| age | applicants | mean age contribution | age raises the risk of |",
+        "|---|---:|---:|---:|",
+    ]
+    for band in age.bands:
+        share = f"{band.raising / band.applicants:.1%}" if band.applicants else "-"
+        mean = _fmt(band.mean_contribution)
+        lines.append(f"| {band.label} | {band.applicants:,} | {mean} | {band.raising:,} ({share}) |")
+    return "\n".join(lines)
 
 
 def _plots(names: list[str]) -> str:

@@ -23,6 +23,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from service.bundle import CostWeights
+from training.age_rule import age_constraints
 from training.cost import confusion_counts, cost_curve, cost_per_1000, optimal_threshold
 from training.interpret import InterpretationResult, interpret
 from training.models import (
@@ -128,6 +129,9 @@ class ModelingOutcome:
     """SHAP and permutation importances and local explanations (``None`` when turned off)."""
     plots: dict[str, bytes] = field(default_factory=dict)
     """File name -> PNG bytes for the model card."""
+    age_constraints: dict[str, int] = field(default_factory=dict)
+    """LightGBM monotone constraint of each feature the age rule constrains (:mod:`training.age_rule`;
+    empty unless the rule is ``monotone`` and a feature of age alone was selected)."""
 
 
 def _holdout_size(n_rows: int, config: ModelingConfig) -> int:
@@ -248,8 +252,11 @@ def _cross_validate_baselines(
     return results
 
 
-def _tune_lightgbm(data: _Split, folds, config: ModelingConfig, stage: _Stages) -> TuningResult:
-    """Random search of LightGBM; the best trial's fold models give the out-of-fold predictions."""
+def _tune_lightgbm(
+    data: _Split, folds, config: ModelingConfig, stage: _Stages, monotone: list[int] | None
+) -> TuningResult:
+    """Random search of LightGBM under the ``monotone`` constraints (one per column, or ``None``); the best
+    trial's fold models give the out-of-fold predictions."""
     tuning = tune_lightgbm(
         data.X_train,
         data.y_tr,
@@ -262,6 +269,7 @@ def _tune_lightgbm(data: _Split, folds, config: ModelingConfig, stage: _Stages) 
         max_rounds=config.max_boost_rounds,
         early_stopping_rounds=config.early_stopping_rounds,
         progress=stage.progress,
+        monotone_constraints=monotone,
     )
     stage(
         f"tuning: {len(tuning.trials)} trials ({tuning.stopped_by}), best CV AUC "
@@ -279,9 +287,11 @@ def _threshold_on_oof(
     return threshold, oof_cost
 
 
-def _fit_final_models(data: _Split, tuning: TuningResult, config: ModelingConfig) -> _FinalFits:
-    """Refit every candidate on the whole training split (LightGBM with the tuned parameters), predict the
-    holdout."""
+def _fit_final_models(
+    data: _Split, tuning: TuningResult, config: ModelingConfig, monotone: list[int] | None
+) -> _FinalFits:
+    """Refit every candidate on the whole training split (LightGBM with the tuned parameters and the
+    ``monotone`` constraints), predict the holdout."""
     holdout_proba: dict[str, np.ndarray] = {}
     durations: dict[str, dict[str, float]] = {}
     for name, estimator in baseline_candidates(config.random_state).items():
@@ -296,6 +306,7 @@ def _fit_final_models(data: _Split, tuning: TuningResult, config: ModelingConfig
         random_state=config.random_state,
         n_jobs=config.n_jobs,
         class_weighting=config.lightgbm_class_weighting,
+        monotone_constraints=monotone,
     )
     if booster.feature_name() != list(data.X_train.columns):
         raise ValueError(
@@ -380,6 +391,7 @@ def _holdout_metrics(
             "best_params": tuning.best_params,
             "best_rounds": tuning.best_rounds,
             "class_weighting": config.lightgbm_class_weighting,
+            "age_rule": config.selection.age_rule,
         },
     }
 
@@ -492,17 +504,19 @@ def train_and_evaluate(
         selection = _select_on_training_split(X_train_all, y_train, config, stage)
     features = selection.selected
     data = _Split(X_train_all[features], X_hold_all[features], y_train, y_hold)
+    constraints = age_constraints(features, config.selection.age_rule)
+    monotone = [constraints.get(name, 0) for name in features] if constraints else None
 
     folds = make_folds(data.y_tr, config.n_folds, config.random_state)
     with _timed(durations, "baseline_cv_seconds"):
         cv_results = _cross_validate_baselines(data, folds, config, stage)
-    tuning = _tune_lightgbm(data, folds, config, stage)
+    tuning = _tune_lightgbm(data, folds, config, stage, monotone)
     durations["tuning_seconds"] = tuning.seconds
     cv_results["lightgbm"] = tuning.cv
     threshold, oof_cost = _threshold_on_oof(data, tuning, config, stage)
 
     with _timed(durations, "final_fit_seconds"):
-        fits = _fit_final_models(data, tuning, config)
+        fits = _fit_final_models(data, tuning, config, monotone)
     proba = fits.holdout_proba["lightgbm"]
     candidates, comparison = _compare_candidates(cv_results, fits, data.y_ho)
     metrics = _holdout_metrics(X, data, tuning, threshold, oof_cost, candidates, proba, config)
@@ -545,4 +559,5 @@ def train_and_evaluate(
         candidate_holdout_proba=fits.holdout_proba,
         interpretation=interpretation,
         plots=interpretation.plots if interpretation is not None else {},
+        age_constraints=constraints,
     )

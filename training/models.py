@@ -98,8 +98,13 @@ def lightgbm_params(
     random_state: int = 0,
     n_jobs: int = 2,
     class_weighting: ClassWeighting = "none",
+    monotone_constraints: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Complete LightGBM training parameters: fixed settings, defaults, then ``tuned`` overrides."""
+    """Complete LightGBM training parameters: fixed settings, defaults, then ``tuned`` overrides.
+
+    ``monotone_constraints`` holds one entry per feature, in column order: 1 when the prediction may only
+    rise with the feature, -1 when it may only fall, 0 when free; ``None`` or all zeros sets none.
+    """
     params: dict[str, Any] = {
         "objective": "binary",
         "metric": "auc",
@@ -114,6 +119,8 @@ def lightgbm_params(
     }
     if class_weighting == "balanced":
         params["is_unbalance"] = True
+    if monotone_constraints is not None and any(monotone_constraints):
+        params["monotone_constraints"] = list(monotone_constraints)
     return params
 
 
@@ -282,6 +289,7 @@ def tune_lightgbm(
     search_space: dict[str, list[Any]] | None = None,
     progress: bool = False,
     on_trial: Callable[[TuningTrial], None] | None = None,
+    monotone_constraints: list[int] | None = None,
 ) -> TuningResult:
     """Random search over LightGBM parameters with K-fold early stopping, within a time budget.
 
@@ -292,7 +300,8 @@ def tune_lightgbm(
     plus the mean duration of the earlier trials fits in ``budget_seconds`` (the first trial always
     runs), and at most ``max_trials`` run. The best trial is the one with the highest mean validation AUC;
     its fold models give the out-of-fold predictions (each fold's model at the shared early-stopped
-    round, predicting only its own validation rows).
+    round, predicting only its own validation rows). ``monotone_constraints`` (one entry per column of
+    ``X``, see :func:`lightgbm_params`) holds in every trial.
     """
     from tqdm.auto import tqdm
 
@@ -301,7 +310,12 @@ def tune_lightgbm(
     X_np = X.to_numpy(dtype=np.float64)
     y_arr = np.asarray(y)
     data = (X_np, y_arr, list(X.columns))
-    settings = {"random_state": random_state, "n_jobs": n_jobs, "class_weighting": class_weighting}
+    settings = {
+        "random_state": random_state,
+        "n_jobs": n_jobs,
+        "class_weighting": class_weighting,
+        "monotone_constraints": monotone_constraints,
+    }
     trials: list[TuningTrial] = []
     seen: set[str] = set()
     best: tuple[TuningTrial, Any] | None = None
@@ -438,9 +452,19 @@ def fit_lightgbm(
     random_state: int = 0,
     n_jobs: int = 2,
     class_weighting: ClassWeighting = "none",
+    monotone_constraints: list[int] | None = None,
 ) -> tuple[lgb.Booster, float]:
-    """Fit LightGBM on all of ``X`` for exactly ``n_rounds`` rounds; return (booster, seconds)."""
-    params = lightgbm_params(tuned, random_state=random_state, n_jobs=n_jobs, class_weighting=class_weighting)
+    """Fit LightGBM on all of ``X`` for exactly ``n_rounds`` rounds; return (booster, seconds).
+
+    ``monotone_constraints``: one entry per column of ``X`` (see :func:`lightgbm_params`), or ``None``.
+    """
+    params = lightgbm_params(
+        tuned,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        class_weighting=class_weighting,
+        monotone_constraints=monotone_constraints,
+    )
     params.pop("metric", None)
     start = time.perf_counter()
     data = lgb.Dataset(X.to_numpy(dtype=np.float64), label=np.asarray(y), feature_name=list(X.columns))

@@ -16,12 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from service.applicant.definitions import definitions_fingerprint
-from service.applicant.protected import protected_list
 from service.applicant.reasons import reason_catalogue_for
 from service.applicant.schema import CHILD_TABLES
 from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, FeatureSpec, register
 from service.reason_codes import ReasonCatalogue
 from service.stability_bins import StabilityBins, build_stability_bins
+from training.age_effect import AgeEffect, measure_age_effect
+from training.age_rule import AGE_COLUMN, age_features
 from training.data_report import DataReport, build_data_report
 from training.documents import documents_for
 from training.feature_spec import build_feature_specs
@@ -153,7 +154,8 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
     selected = list(outcome.features)
     labelled_tables = {k: v for k, v in data.tables.items() if k != "application_test"}
     data_report = build_data_report(labelled_tables, features[selected], target)
-    bundle = _assemble_bundle(outcome, data, data_report, config, run_id)
+    age = _measure_age(outcome, features, config.modeling.selection.age_rule)
+    bundle = _assemble_bundle(outcome, data, data_report, config, run_id, age)
     bundle.save(run_dir / "bundle")  # model_card.md and the assets/ it links to live in the bundle folder
     step("report", started)
 
@@ -182,8 +184,32 @@ def development_bins(outcome: ModelingOutcome, specs: list[FeatureSpec]) -> Stab
     )
 
 
+def _measure_age(outcome: ModelingOutcome, features: pd.DataFrame, rule: str) -> AgeEffect:
+    """How age acts in the trained model, on the holdout: ``features`` is the full feature matrix (it holds
+    every holdout applicant's ``DAYS_BIRTH`` whether or not the model reads it), ``rule`` the age rule."""
+    holdout = outcome.X_holdout[outcome.features]
+    if AGE_COLUMN in features.columns:
+        days_birth = features[AGE_COLUMN].reindex(holdout.index)
+    else:
+        days_birth = pd.Series(float("nan"), index=holdout.index)
+    dropped = outcome.selection.dropped
+    return measure_age_effect(
+        outcome.booster,
+        holdout,
+        days_birth,
+        rule=rule,
+        constraints=outcome.age_constraints,
+        left_out={name: dropped[name] for name in age_features(dropped)},
+    )
+
+
 def _assemble_bundle(
-    outcome: ModelingOutcome, data: TrainingData, data_report: DataReport, config: TrainingConfig, run_id: str
+    outcome: ModelingOutcome,
+    data: TrainingData,
+    data_report: DataReport,
+    config: TrainingConfig,
+    run_id: str,
+    age: AgeEffect,
 ) -> Bundle:
     selected = list(outcome.features)
     reference = outcome.X_holdout[selected].head(config.modeling.reference_rows).copy()
@@ -192,7 +218,7 @@ def _assemble_bundle(
     examples = documents_for(data.tables, list(reference.index[: config.example_applicants]))
     reference = reference.reset_index(drop=True)
     specs = build_feature_specs(outcome.X_train, selected)
-    protected = protected_list(config.modeling.selection.protected_attributes)
+    protected = config.modeling.selection.protected()
     bundle = Bundle(
         booster_text=outcome.booster.model_to_string(),
         features=specs,
@@ -206,6 +232,7 @@ def _assemble_bundle(
             "run_id": run_id,
             "data_source": data.source,
             "modeling_config": asdict(config.modeling),
+            "age": age.to_json(),
         },
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=examples,
@@ -213,7 +240,7 @@ def _assemble_bundle(
         protected_attributes=protected,
         reasons=ReasonCatalogue.from_json(reason_catalogue_for(selected, protected)),
     )
-    bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source)
+    bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source, age)
     return bundle
 
 

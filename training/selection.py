@@ -2,8 +2,11 @@
 
 Rules, applied in this order (each dropped column records the first rule that removed it):
 
-0. **Protected**: a feature that reads a protected attribute (``CODE_GENDER`` always, and the columns of
-   ``protected_attributes``; :mod:`service.applicant.protected`) is never a candidate, whatever its signal.
+0. **Protected**: a feature that reads a protected attribute (``CODE_GENDER`` always, the columns of
+   ``protected_attributes``, and ``DAYS_BIRTH`` under the age rule ``excluded``;
+   :mod:`service.applicant.protected`) is never a candidate, whatever its signal. Under the age rule
+   ``monotone``, neither is a feature that reads ``DAYS_BIRTH`` with other columns
+   (:mod:`training.age_rule`).
 1. **Usable**: non-numeric columns and columns with a single distinct value are dropped.
 2. **Missing share**: columns missing in more than ``max_missing_share`` of the rows are dropped.
 3. **Univariate signal**: columns whose absolute Spearman correlation with the target is below
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from service.applicant.protected import features_reading, protected_list
+from training.age_rule import DEFAULT_AGE_RULE, AgeRule, age_protected, check_age_rule, monotone_exclusions
 
 __all__ = ["PROTECTED_REASON", "SelectionConfig", "SelectionResult", "select_features"]
 
@@ -67,6 +71,17 @@ class SelectionConfig:
     protected_attributes: tuple[str, ...] = ()
     """Application columns no feature may read, besides ``CODE_GENDER`` which is always protected (e.g.
     ``("NAME_FAMILY_STATUS", "CNT_CHILDREN")``)."""
+    age_rule: AgeRule = DEFAULT_AGE_RULE
+    """How the model may use the applicant's age (:mod:`training.age_rule`): ``free``, ``monotone`` (features
+    of age alone get a LightGBM monotone constraint so that risk never rises with age, features mixing age
+    with other columns are left out) or ``excluded`` (``DAYS_BIRTH`` is protected). Selection leaves out
+    what the rule forbids; :func:`training.modeling.train_and_evaluate` sets the constraints."""
+
+    def protected(self) -> list[str]:
+        """The protected attributes in force: ``CODE_GENDER``, ``protected_attributes`` and what the age rule
+        adds, sorted; ValueError for a column that is not an application column or a contradictory rule."""
+        check_age_rule(self.age_rule, self.protected_attributes)
+        return protected_list(self.protected_attributes, age_protected(self.age_rule))
 
 
 @dataclass
@@ -188,13 +203,16 @@ def select_features(
         raise ValueError("X has duplicated column names")
     dropped: dict[str, str] = {}
     missing_share = X.isna().mean()
-    protected = features_reading(X.columns, protected_list(config.protected_attributes))
+    protected = features_reading(X.columns, config.protected())
+    age_dropped = monotone_exclusions(X.columns) if config.age_rule == "monotone" else {}
 
     candidates: list[str] = []
     for name in X.columns:
         col = X[name]
         if name in protected:
             dropped[name] = f"{PROTECTED_REASON} {', '.join(protected[name])}"
+        elif name in age_dropped:
+            dropped[name] = age_dropped[name]
         elif not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
             dropped[name] = f"not numeric (dtype {col.dtype})"
         elif missing_share[name] > config.max_missing_share:

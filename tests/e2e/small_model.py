@@ -28,7 +28,6 @@ def train_and_register(seed: int = 0, max_features: int = MAX_FEATURES) -> str:
     ``seed`` seeds the generated data and the modelling; ``max_features`` is selection's limit.
     """
     from service.applicant.definitions import definitions_fingerprint
-    from service.applicant.protected import protected_list
     from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, register
     from training.documents import documents_for
     from training.feature_spec import build_feature_specs
@@ -75,7 +74,7 @@ def train_and_register(seed: int = 0, max_features: int = MAX_FEATURES) -> str:
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=documents_for(tables, list(reference.index[:100])),
         stability=development_bins(outcome, specs),  # as training cuts them: the PSI panels read them
-        protected_attributes=protected_list(config.selection.protected_attributes),
+        protected_attributes=config.selection.protected(),
     )
     return register(bundle, labels={"source": "synthetic", "purpose": "e2e-test"})
 

@@ -10,7 +10,7 @@ import pytest
 
 from service.bundle import register
 from tests.factories import make_tiny_bundle
-from training.cli import build_parser, main
+from training.cli import build_parser, main, training_config
 from training.synthetic import SCENARIOS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +101,34 @@ def test_protected_columns_are_read_and_checked_by_the_parser(capsys: pytest.Cap
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--protected", "CNT_CHILDREN,SK_DPD"])
     assert "not columns of the application table: SK_DPD" in capsys.readouterr().err
+
+
+def test_the_age_rule_is_read_checked_and_reaches_the_training_config(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = build_parser()
+    assert parser.parse_args(["train"]).age_rule == "monotone"
+    args = parser.parse_args(["train", "--age-rule", "excluded", "--protected", "DAYS_BIRTH,CNT_CHILDREN"])
+    config = training_config(args)
+    assert config.modeling.selection.age_rule == "excluded"
+    assert config.modeling.selection.protected() == ["CNT_CHILDREN", "CODE_GENDER", "DAYS_BIRTH"]
+    assert (
+        training_config(parser.parse_args(["run", "--age-rule", "free"])).modeling.selection.age_rule
+        == "free"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["train", "--age-rule", "never"])
+    assert exit_info.value.code == 2
+    assert "argument --age-rule: invalid choice: 'never'" in capsys.readouterr().err
+
+
+def test_protecting_age_under_another_age_rule_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--protected", "DAYS_BIRTH", "--artifacts", str(tmp_path / "artifacts")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --age-rule: DAYS_BIRTH is a protected attribute" in err
+    assert "must be 'excluded', not 'monotone'" in err
+    assert not (tmp_path / "artifacts").exists()

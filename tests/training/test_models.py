@@ -13,6 +13,7 @@ from training.models import (
     baseline_candidates,
     cross_validate_estimator,
     fit_lightgbm,
+    lightgbm_params,
     make_folds,
     tune_lightgbm,
 )
@@ -94,3 +95,29 @@ def test_more_overdue_months_never_lower_mean_predicted_risk(ranked):
         mean_risk = booster.predict(shifted.to_numpy(dtype=float)).mean()
         assert mean_risk >= previous
         previous = mean_risk
+
+
+def test_monotone_constraints_reach_the_tuning_folds_and_the_final_fit():
+    X, y, _ = make_credit_frame(3000, seed=3)
+    X = X[FEATURES]
+    folds = make_folds(y, 3, random_state=0)
+    wrong = [1 if name.startswith("score_") else 0 for name in FEATURES]  # risk may only rise with the scores
+    free = tune_lightgbm(X, y, folds, max_trials=1, n_jobs=1, max_rounds=200)
+    forced = tune_lightgbm(X, y, folds, max_trials=1, n_jobs=1, max_rounds=200, monotone_constraints=wrong)
+    assert forced.cv.auc_mean < free.cv.auc_mean - 0.05  # the folds obeyed the (wrong) constraints
+    assert forced.cv.params["monotone_constraints"] == wrong
+    assert "monotone_constraints" not in free.cv.params
+    assert "monotone_constraints" not in lightgbm_params(monotone_constraints=[0] * len(FEATURES))
+
+    # risk is U-shaped in age_years: constrained to fall with it, it never rises for anyone
+    base = X.iloc[:200]
+    ages = np.arange(20.0, 70.0)
+    sweep = np.repeat(base.to_numpy(dtype=float), len(ages), axis=0)
+    sweep[:, FEATURES.index("age_years")] = np.tile(ages, len(base))
+    falling = [-1 if name == "age_years" else 0 for name in FEATURES]
+    rises = {}
+    for name, constraints in (("free", None), ("falling", falling)):
+        booster, _ = fit_lightgbm(X, y, {}, 200, n_jobs=1, monotone_constraints=constraints)
+        rises[name] = int((np.diff(booster.predict(sweep).reshape(len(base), -1), axis=1) > 0).sum())
+    assert rises["free"] > 0
+    assert rises["falling"] == 0

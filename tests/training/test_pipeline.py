@@ -20,6 +20,7 @@ from service.request_schema import RequestSchema
 from service.stability_bins import psi
 from tests.service.applicant.test_protected import EVERY_PROTECTED, with_other_protected_values
 from tests.service.applicant.test_reasons import catalogue_of
+from tests.training.age_data import SWEEP_AGES, days_at
 from training.documents import tables_to_documents
 from training.modeling import ModelingConfig
 from training.pipeline import TrainingConfig, TrainingResult, train
@@ -166,27 +167,74 @@ def test_the_bundle_carries_reviewed_reason_codes_for_every_feature(
         assert f"| {reason.code} | {reason.statement} |" in result.bundle.model_card
 
 
-def test_changing_only_protected_attributes_never_changes_the_probability(
-    trained: tuple[TrainingResult, Path],
-) -> None:
-    """5,000 new generated applicants through the applicant form of the request contract and the model."""
-    result, _home = trained
+def _served_probabilities(result: TrainingResult, applicants: list[dict]) -> np.ndarray:
+    """Probabilities of ``applicants`` (documents) through the applicant form of the request contract and
+    the registered model, as the service computes them."""
     bundle = load_registered(result.tag)
     feature_row, reason = applicant_support(bundle)
     assert feature_row is not None, reason
     schema = RequestSchema(bundle.features, max_batch_size=1000, explain_max_k=0, feature_row=feature_row)
     scorer = Scorer(bundle, result.tag)
+    out = []
+    for start in range(0, len(applicants), 1000):
+        chunk = [{"applicant": a} for a in applicants[start : start + 1000]]
+        out.append(scorer.probabilities(schema.parse(json.dumps({"applicants": chunk}).encode()).matrix))
+    return np.concatenate(out)
+
+
+def test_changing_only_protected_attributes_never_changes_the_probability(
+    trained: tuple[TrainingResult, Path],
+) -> None:
+    """5,000 new generated applicants through the applicant form of the request contract and the model."""
+    result, _home = trained
     documents = tables_to_documents(generate(5_000, seed=62, test_share=0.0).tables, keep_ids=False)
     changed = [with_other_protected_values(d, i) for i, d in enumerate(documents)]
+    np.testing.assert_array_equal(
+        _served_probabilities(result, documents), _served_probabilities(result, changed)
+    )
 
-    def probabilities(applicants: list[dict]) -> np.ndarray:
-        out = []
-        for start in range(0, len(applicants), 1000):
-            chunk = [{"applicant": a} for a in applicants[start : start + 1000]]
-            out.append(scorer.probabilities(schema.parse(json.dumps({"applicants": chunk}).encode()).matrix))
-        return np.concatenate(out)
 
-    np.testing.assert_array_equal(probabilities(documents), probabilities(changed))
+def test_the_bundle_records_the_age_rule_and_the_card_says_how_age_acts(
+    trained: tuple[TrainingResult, Path],
+) -> None:
+    result, _home = trained
+    bundle = load_registered(result.tag)
+    age = bundle.extra["age"]
+    assert age == Bundle.load(result.run_dir / "bundle").extra["age"] == result.bundle.extra["age"]
+    assert age["rule"] == bundle.extra["modeling_config"]["selection"]["age_rule"] == "monotone"
+    assert "DAYS_BIRTH" in bundle.feature_names, "age carries signal here: the constraint has work to do"
+    assert age["features"] == ["DAYS_BIRTH"] and age["constraints"] == {"DAYS_BIRTH": 1}
+    assert age["left_out"]["APP_EMPLOYED_AGE_RATIO"].startswith("age rule monotone: reads DAYS_BIRTH with")
+    assert "DAYS_BIRTH" not in bundle.protected_attributes
+    # the served booster carries the constraint (its parameters are part of the model text)
+    expected = [1 if name == "DAYS_BIRTH" else 0 for name in bundle.feature_names]
+    assert f"[monotone_constraints: {','.join(map(str, expected))}]" in bundle.booster_text
+    holdout = result.outcome.X_holdout[bundle.feature_names]
+    contributions = lgb.Booster(model_str=bundle.booster_text).predict(
+        holdout.to_numpy(float), pred_contrib=True
+    )
+    age_contribution = contributions[:, bundle.feature_names.index("DAYS_BIRTH")]
+    elderly = -holdout["DAYS_BIRTH"].to_numpy() / 365.25 >= 62
+    assert age["elderly"] == int(elderly.sum()) > 0
+    assert age["elderly_raising"] == int((age_contribution[elderly] > 0).sum())
+    card = result.bundle.model_card
+    assert "## Age\n\nAge rule in force: **monotone**." in card
+    assert (
+        "Model features that read `DAYS_BIRTH`: `DAYS_BIRTH` (monotone constraint +1: risk never falls as "
+        "`DAYS_BIRTH` rises, so never rises with age)."
+    ) in card
+    assert f"Of the {age['elderly']:,} applicants aged 62 or over, **{age['elderly_raising']:,} (" in card
+
+
+def test_under_the_monotone_age_rule_risk_never_rises_with_age(trained: tuple[TrainingResult, Path]) -> None:
+    """100 new generated applicants, each at every age from 20 to 75, through the applicant form of the
+    request contract and the registered model: an older applicant's probability is never higher."""
+    result, _home = trained
+    documents = tables_to_documents(generate(100, seed=63, test_share=0.0).tables, keep_ids=False)
+    swept = [{**d, "DAYS_BIRTH": days_at(years)} for d in documents for years in SWEEP_AGES]
+    by_age = _served_probabilities(result, swept).reshape(len(documents), len(SWEEP_AGES))
+    assert (np.diff(by_age, axis=1) <= 0).all()
+    assert (np.diff(by_age, axis=1) < 0).any(), "age moves the probability: the check is not vacuous"
 
 
 def test_run_folder_holds_card_runs_table_and_summary(trained: tuple[TrainingResult, Path]) -> None:

@@ -125,3 +125,26 @@ def test_features_reading_a_protected_attribute_are_never_kept_whatever_their_si
     assert not {"CODE_GENDER_M", "CNT_CHILDREN", "APP_INCOME_PER_FAMILY_MEMBER"} & set(family.selected)
     with pytest.raises(ValueError, match="not columns of the application table"):
         select_features(X, y, SelectionConfig(protected_attributes=("SK_DPD",)))
+
+
+def test_the_age_rule_decides_which_features_reading_age_are_candidates():
+    X, y = _frame()
+    X["DAYS_BIRTH"] = -12_000 - 3_000 * X["strong"].to_numpy()  # age carries the best signal
+    X = X.drop(columns=["strong", "strong_echo"])
+    X["APP_EMPLOYED_AGE_RATIO"] = X["medium"].to_numpy()  # reads age and employment
+    free = select_features(X, y, SelectionConfig(age_rule="free"))
+    assert {"DAYS_BIRTH", "APP_EMPLOYED_AGE_RATIO"} <= set(free.selected)
+    monotone = select_features(X, y, SelectionConfig(age_rule="monotone"))
+    assert "DAYS_BIRTH" in monotone.selected
+    assert monotone.dropped["APP_EMPLOYED_AGE_RATIO"].startswith(
+        "age rule monotone: reads DAYS_BIRTH with DAYS_EMPLOYED"
+    )
+    excluded = select_features(X, y, SelectionConfig(age_rule="excluded"))
+    assert (
+        excluded.dropped["DAYS_BIRTH"]
+        == excluded.dropped["APP_EMPLOYED_AGE_RATIO"]
+        == ("reads the protected attribute DAYS_BIRTH")
+    )
+    assert SelectionConfig(age_rule="excluded").protected() == ["CODE_GENDER", "DAYS_BIRTH"]
+    with pytest.raises(ValueError, match="unknown age rule"):
+        select_features(X, y, SelectionConfig(age_rule="sometimes"))  # type: ignore[arg-type]
