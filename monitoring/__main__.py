@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from monitoring import store_cli
 from monitoring.settings import ENV_PREFIX, MonitorSettings, add_arguments, from_sources
 
 DESCRIPTION = f"""\
@@ -19,6 +20,8 @@ Drift sidecar of the credit scorer. Every option can also be set by an environme
   serve   tail the payload spool, keep the rolling window, compute drift, serve /metrics /livez /readyz
   report  write Evidently's HTML drift report of the current window (from the sidecar's checkpoint, or
           from payload-log segments given with --records)
+  outcomes load   load loan outcomes (CSV or Parquet) into the decision store
+  performance     realized performance per model and decision month, from the decision store
 """
 
 
@@ -29,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,report}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{serve,report,outcomes,performance}"
+    )
     serve = commands.add_parser("serve", help="run the sidecar (ingest + drift + HTTP endpoint)")
     serve.set_defaults(settings_source=add_arguments(serve))
     report = commands.add_parser("report", help="write the Evidently HTML report of the current window")
@@ -46,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="payload-log segment (.arrows) or a directory of them, instead of the sidecar's window",
     )
     report.set_defaults(settings_source=add_arguments(report))
+    store_cli.add_commands(commands)
     return parser
 
 
@@ -84,6 +90,8 @@ def _report(settings: MonitorSettings, output: Path, records: Path | None) -> in
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    if args.command in ("outcomes", "performance"):
+        return store_cli.run(args)
     try:
         settings = from_sources(args.settings_source, args)
     except ValueError as exc:

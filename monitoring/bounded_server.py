@@ -17,9 +17,10 @@ request line and headers have all arrived, and only while fewer than ``max_threa
   (``write_timeout``: a client that stops reading).
 
 Each reason is passed to ``on_reject`` (the sidecar counts them). The handler class is a
-:class:`PreReadRequestHandler`, a ``BaseHTTPRequestHandler`` reading the head the loop received. Requests
-have no body (GET only) and a connection carries one request (HTTP/1.0: the server closes it after the
-response).
+:class:`PreReadRequestHandler`, a ``BaseHTTPRequestHandler`` reading the head the loop received; a
+handler that accepts a body reads it on its thread with :meth:`PreReadRequestHandler.read_body`, within a
+time limit, after checking its announced length. A connection carries one request (HTTP/1.0: the server
+closes it after the response).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ REJECT_REASONS = ("too_many_connections", "timeout", "too_large", "busy", "write
 """Why the server refused or closed a connection (see the module docstring)."""
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _RECEIVE_BYTES = 8192
+_BODY_CHUNK_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class PreReadRequestHandler(BaseHTTPRequestHandler):
 
     def __init__(self, connection: Connection) -> None:
         self.client_address = connection.address
+        self._connection = connection
         self.rfile = io.BytesIO(bytes(connection.head))
         self.wfile = _SendAll(connection)
         try:
@@ -112,6 +115,36 @@ class PreReadRequestHandler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             self.wfile.close()
             self.rfile.close()
+
+    def read_body(self, length: int, timeout: float, *, keep: bool = True) -> bytes | None:
+        """The request body of ``length`` bytes (what arrived with the head, then from the socket), or
+        ``None`` when the client did not send all of it within ``timeout`` seconds. With ``keep=False`` the
+        bytes are read and dropped (an oversized body, read so that the client sees the refusal rather than
+        a reset connection) and ``b""`` is returned."""
+        body = bytearray(self.rfile.read(length))
+        received = len(body)
+        if not keep:
+            body.clear()
+        sock = self._connection.sock
+        previous = sock.gettimeout()
+        deadline = time.monotonic() + timeout
+        try:
+            while received < length:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                sock.settimeout(remaining)
+                chunk = sock.recv(min(_BODY_CHUNK_BYTES, length - received))
+                if not chunk:
+                    return None
+                received += len(chunk)
+                if keep:
+                    body += chunk
+        except OSError:  # a timeout, or the client went away
+            return None
+        finally:
+            sock.settimeout(previous)
+        return bytes(body)
 
 
 class BoundedHTTPServer:

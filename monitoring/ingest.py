@@ -4,9 +4,10 @@ Order of operations, and why it is exactly once across ``kill -9``:
 
 1. read new record batches (the reader's in-memory offsets advance);
 2. apply the valid ones to the in-memory window and counters;
-3. every ``checkpoint_interval_seconds``: save offsets + counters + window in one atomic file, with the
-   closed segments read to their end marked as consumed, then publish the stability counts of the records
-   it covers (:mod:`monitoring.stability`);
+3. every ``checkpoint_interval_seconds``: commit the decisions read since the last checkpoint to the
+   decision store (:mod:`monitoring.decision_store`; while that fails, no checkpoint is written), then save
+   offsets + counters + window in one atomic file, with the closed segments read to their end marked as
+   consumed, then publish the stability counts of the records it covers (:mod:`monitoring.stability`);
 4. only then delete the segments that checkpoint marked as consumed.
 
 A crash before 3 loses the in-memory window and counters together with the offsets that produced them; the
@@ -29,6 +30,7 @@ import time
 from collections import Counter
 
 from monitoring import checkpoint as ckpt
+from monitoring.decision_store import DecisionRecorder
 from monitoring.metrics import MonitorMetrics
 from monitoring.records import RecordParser
 from monitoring.settings import MonitorSettings
@@ -48,6 +50,7 @@ class Ingestor:
         feature_names: list[str],
         metrics: MonitorMetrics | None = None,
         stability: StabilityCounter | None = None,
+        decisions: DecisionRecorder | None = None,
     ) -> None:
         self.settings = settings
         self.feature_names = list(feature_names)
@@ -55,6 +58,9 @@ class Ingestor:
         self.stability = stability
         """Per-bin counters of the ingested records (``None``: the bundle has no stability bins); their counts
         are published by each checkpoint, so a record read again after a crash is counted once."""
+        self.decisions = decisions
+        """Writes the decisions of ingested records to the decision store before each checkpoint (``None``:
+        not stored); while it is backlogged nothing more is read."""
         self.parser = RecordParser(self.feature_names)
         # without a time limit only the last window_records can ever be used: hold (and checkpoint) no more
         capacity = settings.max_window_records if settings.window_seconds else settings.window_records
@@ -116,6 +122,8 @@ class Ingestor:
 
     def step(self) -> int:
         """Read and apply what the spool has now; return the number of records consumed (valid or not)."""
+        if self.decisions is not None and self.decisions.backlogged:
+            return 0
         result = self.reader.read_available()
         n_records = 0
         ingested = 0
@@ -130,6 +138,8 @@ class Ingestor:
                     self.window.append(batch)
                 if self.stability is not None:
                     self.stability.count(batch.features, batch.probabilities)
+                if self.decisions is not None:
+                    self.decisions.add(batch)
                 ingested += len(batch)
             n_records += sum(b.num_rows for b in read.batches)
             self._dirty = True
@@ -169,6 +179,8 @@ class Ingestor:
             not force and now - self._last_checkpoint < self.settings.checkpoint_interval_seconds
         ):
             return False
+        if self.decisions is not None and not self.decisions.flush(force=force):
+            return False  # the offsets wait for the decisions they cover; retried at the next call
         with self.lock:
             window = self.window.to_arrays()
         offsets = dict(self.reader.offsets)

@@ -25,6 +25,7 @@ MALFORMED_REASONS = (
     "bad_features",
     "bad_probability",
     "bad_decision",
+    "bad_request_id",
     "truncated",
 )
 """Every reason records are skipped for (the label values of the malformed counter). ``truncated`` counts
@@ -47,6 +48,12 @@ class ParsedBatch:
     """Whether each record's decision was ``refuse``."""
     malformed: Counter[str] = field(default_factory=Counter)
     """Skipped records by reason."""
+    request_ids: np.ndarray | None = None
+    """Each record's ``request_id`` (object array of str), for the decision store; ``None`` when not read."""
+    caller_ids: np.ndarray | None = None
+    """Each record's ``caller_id`` (str or ``None`` where the caller sent none)."""
+    model_tags: np.ndarray | None = None
+    """Each record's ``model_tag``."""
 
     def __len__(self) -> int:
         return len(self.times)
@@ -83,6 +90,7 @@ class RecordParser:
             features, features_ok = self._features(batch.column("features"))
             probabilities = batch.column("probability").cast(pa.float64()).to_numpy(zero_copy_only=False)
             decision = batch.column("decision")
+            ids = [_strings(batch.column(name)) for name in ("request_id", "caller_id", "model_tag")]
         except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
             return self._empty(Counter({"bad_schema": n}))
         refused = pc.fill_null(pc.equal(decision, "refuse"), False).to_numpy(zero_copy_only=False)
@@ -92,6 +100,7 @@ class RecordParser:
             ("bad_features", features_ok),
             ("bad_probability", (probabilities >= 0.0) & (probabilities <= 1.0)),  # NaN (null) fails
             ("bad_decision", refused | accepted),
+            ("bad_request_id", np.not_equal(ids[0], None) & np.not_equal(ids[2], None)),
         )
         keep = np.ones(n, dtype=bool)
         malformed: Counter[str] = Counter()
@@ -106,6 +115,9 @@ class RecordParser:
             probabilities=probabilities[keep],
             refused=refused[keep],
             malformed=malformed,
+            request_ids=ids[0][keep],
+            caller_ids=ids[1][keep],
+            model_tags=ids[2][keep],
         )
 
     def _features(self, column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +138,13 @@ def _joined(batches: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
         return batches[0]
     table = pa.Table.from_batches(batches, schema=batches[0].schema).combine_chunks()
     return table.to_batches()[0] if table.num_rows else batches[0].slice(0, 0)
+
+
+def _strings(column: pa.Array) -> np.ndarray:
+    """A string column as an object array of str, ``None`` where null."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        raise TypeError("not a string column")
+    return column.to_numpy(zero_copy_only=False)
 
 
 def _times(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
 """The sidecar's HTTP endpoint: ``/metrics`` for Prometheus, ``/livez`` and ``/readyz`` for the kubelet,
-``/report`` (Evidently's HTML drift report of the current window) for people.
+``/report`` (Evidently's HTML drift report of the current window) for people, ``POST /outcomes`` (loan
+outcomes into the decision store, :mod:`monitoring.outcomes_endpoint`) for the lender's systems.
 
 Connections, threads and waits are bounded by :class:`monitoring.bounded_server.BoundedHTTPServer`; this
 module maps paths to answers.
@@ -42,13 +43,17 @@ def make_server(
     *,
     limits: HttpLimits,
     on_reject: Callable[[str], None] | None = None,
+    outcomes: Callable[[str, bytes, str], Response] | None = None,
+    max_body_bytes: int = 0,
 ) -> BoundedHTTPServer:
     """An HTTP server bound to ``host:port`` (port 0 picks a free one) serving the endpoints.
 
     ``report`` returns the HTML of ``/report`` (404 without it); its :class:`ReportUnavailableError` becomes a
     503 with the reason, its :class:`ReportRateLimitedError` a 429 with ``Retry-After``, any other error a 500
     that names no data (the traceback goes to the log). ``on_reject`` receives each reason of
-    :data:`REJECT_REASONS` a connection or request is refused or closed for.
+    :data:`REJECT_REASONS` a connection or request is refused or closed for. ``outcomes`` answers
+    ``POST /outcomes`` from (content type, body, query string) (404 without it); a body must announce its
+    length (411) of at most ``max_body_bytes`` (413) and arrive within the write timeout (408).
     """
 
     def report_response() -> Response:
@@ -83,6 +88,33 @@ def make_server(
                 self._send(200 if ok else 503, body, "application/json")
             else:
                 self._send(404, b'{"status": "not found"}', "application/json")
+
+        def do_POST(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's dispatch name
+            path, _, query = self.path.partition("?")
+            if path != "/outcomes" or outcomes is None:
+                self._send(404, b'{"status": "not found"}', "application/json")
+                return
+            announced = self.headers.get("Content-Length", "")
+            if not announced.isdigit():
+                self._send(
+                    411, b'{"status": "refused", "reason": "Content-Length required"}', "application/json"
+                )
+                return
+            length = int(announced)
+            if length > max_body_bytes:
+                self.read_body(length, limits.write_timeout, keep=False)
+                reason = f"the body is over {max_body_bytes} bytes: send the outcomes in smaller parts"
+                self._send(
+                    413, json.dumps({"status": "refused", "reason": reason}).encode(), "application/json"
+                )
+                return
+            body = self.read_body(length, limits.write_timeout)
+            if body is None:
+                self._send(
+                    408, b'{"status": "refused", "reason": "the body did not arrive"}', "application/json"
+                )
+                return
+            self._send(*outcomes(self.headers.get("Content-Type", ""), body, query))
 
         def _send(
             self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None

@@ -101,6 +101,18 @@ class MonitorSettings(BaseSettings):
     """A feature's missing share must move by at least this much from the reference to count as drift."""
     missing_share_z: float = 5.0
     """...and by this many binomial standard errors (guards against noise on small windows)."""
+    decision_store_url: str | None = None
+    """SQLAlchemy URL of the decision store every ingested decision is written to: ``sqlite:///path.db`` or
+    ``postgresql://user:password@host:5432/db`` (psycopg 3). Default: a SQLite file ``decisions.sqlite`` next
+    to the checkpoint. The checkpoint waits for the decisions it covers to be committed. ``none``: no store
+    (and no ``POST /outcomes``)."""
+    decision_store_max_pending: int = Field(default=100_000, ge=1)
+    """Decisions held in memory while the decision store cannot be written; beyond, the sidecar stops
+    reading the spool (which then grows up to the service's spool limit) until a write succeeds."""
+    decision_store_retry_max_seconds: float = Field(default=30.0, gt=0)
+    """Longest wait between two attempts to write to a decision store that failed (1 s doubling up to it)."""
+    outcomes_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """Largest body of ``POST /outcomes`` (CSV or JSON); a larger one is refused with 413."""
     seed: int = 0
     """Seed of the calibration bootstrap, so thresholds are reproducible."""
     log_level: str = "INFO"
@@ -124,6 +136,14 @@ class MonitorSettings(BaseSettings):
         """File holding the checkpoint (offsets, counters and window, written atomically together)."""
         base = self.state_dir if self.state_dir is not None else self.spool_dir / ".drift-sidecar"
         return base / "checkpoint.npz"
+
+    @property
+    def decision_store(self) -> str | None:
+        """The decision store's URL: :attr:`decision_store_url`, or the SQLite file next to the checkpoint;
+        ``None`` when it is ``none``."""
+        if self.decision_store_url is not None:
+            return None if self.decision_store_url.strip().lower() == "none" else self.decision_store_url
+        return f"sqlite:///{self.checkpoint_path.parent.resolve() / 'decisions.sqlite'}"
 
     @property
     def window_seconds(self) -> float | None:

@@ -13,12 +13,15 @@ import signal
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from monitoring.bounded_server import HttpLimits
+from monitoring.decision_store import open_recorder
 from monitoring.drift import ComputationCancelledError, DriftDetector, DriftResult
 from monitoring.ingest import Ingestor
 from monitoring.metrics import MonitorMetrics, publish
+from monitoring.outcomes_endpoint import outcomes_response
 from monitoring.report_page import ReportPage, ReportUnavailableError
 from monitoring.server import make_server, serve_in_thread
 from monitoring.settings import MonitorSettings
@@ -84,7 +87,23 @@ class Sidecar:
         """Per-bin counters for the fleet-wide PSI, or ``None`` when the bundle has no stability bins."""
         if self.stability is not None:
             self.metrics.registry.register(self.stability)
-        self.ingestor = Ingestor(settings, self.bundle.feature_names, self.metrics, self.stability)
+        store = settings.decision_store
+        self.decisions = (
+            open_recorder(
+                store,
+                self.bundle,
+                self.metrics.registry,
+                max_pending=settings.decision_store_max_pending,
+                retry_max_seconds=settings.decision_store_retry_max_seconds,
+            )
+            if store is not None
+            else None
+        )
+        """Writes every ingested decision to the decision store before the checkpoint that covers it
+        (``None``: no store configured)."""
+        self.ingestor = Ingestor(
+            settings, self.bundle.feature_names, self.metrics, self.stability, self.decisions
+        )
         self.detector: DriftDetector | None = None
         """Built by :meth:`prepare_detector` in the drift thread: importing Evidently takes seconds, and
         ingestion must not wait for it after a restart."""
@@ -259,6 +278,8 @@ class Sidecar:
                 write_timeout=self.settings.http_write_timeout_seconds,
             ),
             on_reject=lambda reason: self.metrics.http_rejected_total.labels(reason=reason).inc(),
+            outcomes=partial(outcomes_response, self.decisions.engine) if self.decisions else None,
+            max_body_bytes=self.settings.outcomes_max_body_bytes,
         )
         serve_in_thread(self._server)
         for name, target in (("ingest", self._ingest_loop), ("drift", self._drift_loop)):

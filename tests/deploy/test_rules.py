@@ -35,6 +35,7 @@ EXPECTED_ALERTS = {
     "CreditScoringFeatureStabilityCritical",
     "CreditScoringScoreStabilityWarning",
     "CreditScoringScoreStabilityCritical",
+    "CreditScoringRealizedAucBelowHoldout",
 }
 
 STABILITY_WINDOWS = ("1h", "1d", "7d")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from monitoring.settings import MonitorSettings
 from service.bundle import Bundle
+from tests.monitoring import postgres
+from tests.monitoring.postgres import PostgresServer
 from tests.monitoring.synthetic import make_bundle
 
 N_FEATURES = 12
@@ -45,3 +48,28 @@ def settings(tmp_path: Path, bundle_dir: Path) -> MonitorSettings:
         checkpoint_interval_seconds=0.0,
         calibration_windows=10,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (Debian's package) on loopback for the whole session."""
+    if not postgres.available():
+        pytest.skip(
+            f"PostgreSQL server binaries not found in {postgres.PG_BIN}: apt-get install postgresql "
+            "(scripts/system-packages.sh does)"
+        )
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty decision store: a SQLite file, or a new database on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'decisions.sqlite'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    if server.process is None:  # a test stopped it to simulate an outage
+        server.start()
+    return server.new_database()

@@ -1,4 +1,5 @@
-"""A real sidecar process killed with SIGKILL mid-stream, twice, then restarted: every record once."""
+"""A real sidecar process killed with SIGKILL mid-stream, twice, then restarted: every record once, in the
+window, the counters and the decision store (SQLite, and a real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
 from deploy.bento_server import free_port
 from monitoring import checkpoint as ckpt
+from monitoring import store_schema
 from service.bundle import Bundle
 from tests.monitoring.processes import scrape_value, start_sidecar, stop, wait_until
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
@@ -16,8 +21,9 @@ from tests.monitoring.synthetic import SpoolWriter, generate_features, records_f
 TOTAL = 6_000
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_kill_9_mid_stream_then_restart_counts_every_record_exactly_once(
-    tmp_path: Path, bundle_dir: Path, bundle: Bundle
+    tmp_path: Path, bundle_dir: Path, bundle: Bundle, store: str, request: pytest.FixtureRequest
 ) -> None:
     records = records_from_frame(generate_features(TOTAL, len(bundle.features), seed=3), bundle)
     spool, log = tmp_path / "spool", tmp_path / "sidecar.log"
@@ -41,8 +47,13 @@ def test_kill_9_mid_stream_then_restart_counts_every_record_exactly_once(
         writer.close_segment()
         done.set()
 
+    # the default store (a SQLite file next to the checkpoint), or a database on a real PostgreSQL
+    store_url = f"sqlite:///{checkpoint_path.parent / 'decisions.sqlite'}"
+    if store == "postgresql":
+        store_url = request.getfixturevalue("postgres_server").new_database()
+    extra = ("--decision-store-url", store_url)
     port = free_port()
-    process = start_sidecar(spool, bundle_dir, port, log)
+    process = start_sidecar(spool, bundle_dir, port, log, *extra)
     thread = threading.Thread(target=write)
     try:
         thread.start()
@@ -51,7 +62,7 @@ def test_kill_9_mid_stream_then_restart_counts_every_record_exactly_once(
             assert not done.is_set()  # really mid-stream
             process.send_signal(signal.SIGKILL)
             process.wait()
-            process = start_sidecar(spool, bundle_dir, port, log)
+            process = start_sidecar(spool, bundle_dir, port, log, *extra)
         thread.join(timeout=120)
         assert done.is_set()
         seen: list[float | None] = []
@@ -78,3 +89,7 @@ def test_kill_9_mid_stream_then_restart_counts_every_record_exactly_once(
     expected = [r["probability"] for r in records][-2_000:]  # window_records: all that is kept
     assert saved.window["probabilities"].tolist() == expected
     assert not list(spool.glob("seg-*.arrows"))  # every closed, consumed segment was deleted
+    with store_schema.open_engine(store_url).connect() as connection:
+        stored = connection.scalars(select(store_schema.decisions.c.request_id)).all()
+    assert len(stored) == TOTAL  # every decision once: none lost, none twice
+    assert set(stored) == {r["request_id"] for r in records}

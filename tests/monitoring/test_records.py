@@ -71,6 +71,8 @@ def test_the_batches_of_a_segment_are_checked_together_in_order() -> None:
         (record(probability=None), "bad_probability"),
         (record(decision="maybe"), "bad_decision"),
         (record(decision=None), "bad_decision"),
+        (record(request_id=None), "bad_request_id"),
+        (record(model_tag=None), "bad_request_id"),
     ],
 )
 def test_unusable_records_are_skipped_with_their_reason(bad: dict, reason: str) -> None:
