@@ -7,7 +7,8 @@ Order of operations, and why it is exactly once across ``kill -9``:
 3. every ``checkpoint_interval_seconds``: commit the decisions read since the last checkpoint to the
    decision store (:mod:`monitoring.decision_store`; while that fails, no checkpoint is written), then save
    offsets + counters + window in one atomic file, with the closed segments read to their end marked as
-   consumed, then publish the stability counts of the records it covers (:mod:`monitoring.stability`);
+   consumed, then publish the stability and fairness counts of the records it covers
+   (:mod:`monitoring.stability`, :mod:`monitoring.fairness`);
 4. only then delete the segments that checkpoint marked as consumed.
 
 A crash before 3 loses the in-memory window and counters together with the offsets that produced them; the
@@ -31,6 +32,7 @@ from collections import Counter
 
 from monitoring import checkpoint as ckpt
 from monitoring.decision_store import DecisionRecorder
+from monitoring.fairness import FairnessCounter
 from monitoring.metrics import MonitorMetrics
 from monitoring.records import RecordParser
 from monitoring.settings import MonitorSettings
@@ -50,6 +52,7 @@ class Ingestor:
         feature_names: list[str],
         metrics: MonitorMetrics | None = None,
         stability: StabilityCounter | None = None,
+        fairness: FairnessCounter | None = None,
         decisions: DecisionRecorder | None = None,
     ) -> None:
         self.settings = settings
@@ -58,6 +61,8 @@ class Ingestor:
         self.stability = stability
         """Per-bin counters of the ingested records (``None``: the bundle has no stability bins); their counts
         are published by each checkpoint, so a record read again after a crash is counted once."""
+        self.fairness = fairness
+        """Decision counts per protected group, published by each checkpoint like the stability counts."""
         self.decisions = decisions
         """Writes the decisions of ingested records to the decision store before each checkpoint (``None``:
         not stored); while it is backlogged nothing more is read."""
@@ -138,6 +143,8 @@ class Ingestor:
                     self.window.append(batch)
                 if self.stability is not None:
                     self.stability.count(batch.features, batch.probabilities)
+                if self.fairness is not None:
+                    self.fairness.count(batch.groups, batch.refused)
                 if self.decisions is not None:
                     self.decisions.add(batch)
                 ingested += len(batch)
@@ -200,6 +207,8 @@ class Ingestor:
         self.committed_consumed = set(consumed)
         if self.stability is not None:
             self.stability.commit()
+        if self.fairness is not None:
+            self.fairness.commit()
         self._dirty = False
         self._last_checkpoint = now
         if self.metrics is not None:

@@ -1,4 +1,4 @@
-"""Turn payload-log record batches (``docs/payload-log.md``, format 2) into column arrays for the window.
+"""Turn payload-log record batches (``docs/payload-log.md``, format 3) into column arrays for the window.
 
 Parsing never raises on bad input: a record that is not usable is skipped and its reason counted, so a
 corrupt or foreign segment can never crash the sidecar. The work is columnar: each check runs on a whole
@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from monitoring.fairness import empty_groups, group_codes
 from service.payload_log import PAYLOAD_LOG_VERSION, VERSION_KEY
 
 MALFORMED_REASONS = (
@@ -54,6 +55,8 @@ class ParsedBatch:
     """Each record's ``caller_id`` (str or ``None`` where the caller sent none)."""
     model_tags: np.ndarray | None = None
     """Each record's ``model_tag``."""
+    groups: np.ndarray = field(default_factory=empty_groups)
+    """Monitoring group codes of each record (records x attributes, -1 = none: :mod:`monitoring.fairness`)."""
 
     def __len__(self) -> int:
         return len(self.times)
@@ -91,6 +94,7 @@ class RecordParser:
             probabilities = batch.column("probability").cast(pa.float64()).to_numpy(zero_copy_only=False)
             decision = batch.column("decision")
             ids = [_strings(batch.column(name)) for name in ("request_id", "caller_id", "model_tag")]
+            groups = group_codes(batch.column("groups"))
         except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
             return self._empty(Counter({"bad_schema": n}))
         refused = pc.fill_null(pc.equal(decision, "refuse"), False).to_numpy(zero_copy_only=False)
@@ -118,6 +122,7 @@ class RecordParser:
             request_ids=ids[0][keep],
             caller_ids=ids[1][keep],
             model_tags=ids[2][keep],
+            groups=groups[keep],
         )
 
     def _features(self, column: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from monitoring.bounded_server import HttpLimits
 from monitoring.decision_store import open_recorder
 from monitoring.drift import ComputationCancelledError, DriftDetector, DriftResult
+from monitoring.fairness import FairnessCounter
 from monitoring.ingest import Ingestor
 from monitoring.metrics import MonitorMetrics, publish
 from monitoring.outcomes_endpoint import outcomes_response
@@ -30,6 +31,9 @@ from monitoring.window import RecomputeTrigger
 from service.bundle import Bundle, BundleError, load_registered
 
 log = logging.getLogger(__name__)
+
+NO_BINNING = "none"
+"""``binning`` label of the fairness counters of a bundle without stability bins."""
 
 LIVENESS_STALL_SECONDS = 300.0
 """A loop that has not completed an iteration for this long makes ``/livez`` fail."""
@@ -101,8 +105,16 @@ class Sidecar:
         )
         """Writes every ingested decision to the decision store before the checkpoint that covers it
         (``None``: no store configured)."""
+        self.fairness = FairnessCounter(self.stability.binning if self.stability is not None else NO_BINNING)
+        """Decision counts per protected group (applicant documents only), for the adverse-impact rules."""
+        self.metrics.registry.register(self.fairness)
         self.ingestor = Ingestor(
-            settings, self.bundle.feature_names, self.metrics, self.stability, self.decisions
+            settings,
+            self.bundle.feature_names,
+            self.metrics,
+            self.stability,
+            fairness=self.fairness,
+            decisions=self.decisions,
         )
         self.detector: DriftDetector | None = None
         """Built by :meth:`prepare_detector` in the drift thread: importing Evidently takes seconds, and

@@ -287,7 +287,14 @@ async def score(state: ScoringState, body: bytes) -> Reply:
     request_ids = state.take_request_ids(n)
     if state.writer is not None:
         state.writer.submit(
-            request_ids, parsed.caller_ids, model.tag, parsed.forms, matrix, probabilities, refused
+            request_ids,
+            parsed.caller_ids,
+            model.tag,
+            parsed.forms,
+            matrix,
+            probabilities,
+            refused,
+            groups=parsed.groups,
         )
     metrics = state.metrics
     refused_list = refused.tolist()

@@ -36,9 +36,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from service.applicant.groups import MONITORED, N_COMBINATIONS, NO_GROUPS, split_codes
+
 logger = logging.getLogger(__name__)
 
-PAYLOAD_LOG_VERSION = 2
+PAYLOAD_LOG_VERSION = 3
 """Format version written in every segment's schema metadata (``payload_log_version``)."""
 VERSION_KEY = b"payload_log_version"
 """Schema metadata key holding :data:`PAYLOAD_LOG_VERSION`."""
@@ -57,6 +59,11 @@ _REOPEN_WAIT_S = 1.0
 _ENCODE_WAIT_S = 0.5
 
 
+GROUPS_TYPE = pa.struct([(attribute.name, pa.string()) for attribute in MONITORED])
+"""Type of the ``groups`` column: one text field per monitored attribute (:mod:`service.applicant.groups`),
+null for a record sent as a feature vector."""
+
+
 def payload_schema(feature_names: Sequence[str]) -> pa.Schema:
     """The Arrow schema of a segment holding records of the features ``feature_names``, in that order."""
     return pa.schema(
@@ -69,6 +76,7 @@ def payload_schema(feature_names: Sequence[str]) -> pa.Schema:
             ("probability", pa.float64()),
             ("decision", pa.string()),
             ("features", pa.struct([(name, pa.float64()) for name in feature_names])),
+            ("groups", GROUPS_TYPE),
         ],
         metadata={VERSION_KEY: str(PAYLOAD_LOG_VERSION).encode()},
     )
@@ -103,6 +111,9 @@ class QueuedRecords:
     """Per record: the caller's id of the applicant, or None."""
     forms: list[str] = field(default_factory=list)
     """Per record: the input form (``features`` or ``applicant``)."""
+    groups: list[int] = field(default_factory=list)
+    """Per record: its monitoring groups as one code (:func:`service.applicant.groups.group_code`), or
+    ``NO_GROUPS``."""
 
     def add(
         self,
@@ -114,8 +125,11 @@ class QueuedRecords:
         probabilities: np.ndarray,
         refused: np.ndarray,
         time_s: float | None = None,
+        groups: Sequence[int] | None = None,
     ) -> None:
-        """Queue the records of one request, scored at ``time_s`` (default: now)."""
+        """Queue the records of one request, scored at ``time_s`` (default: now), with their monitoring
+        ``groups`` (default: none, as for feature vectors; a list of another length is taken as none, so that
+        a bug there can never cost the drain its records)."""
         self.times_s.append(time.time() if time_s is None else time_s)
         self.counts.append(len(probabilities))
         self.model_tags.append(model_tag)
@@ -125,6 +139,10 @@ class QueuedRecords:
         self.request_ids.extend(request_ids)
         self.caller_ids.extend(caller_ids)
         self.forms.extend(forms)
+        if groups is None or len(groups) != len(probabilities):
+            self.groups.extend(itertools.repeat(NO_GROUPS, len(probabilities)))
+        else:
+            self.groups.extend(groups)
 
 
 def record_batch(schema: pa.Schema, queued: QueuedRecords) -> pa.RecordBatch:
@@ -162,6 +180,7 @@ def record_batch(schema: pa.Schema, queued: QueuedRecords) -> pa.RecordBatch:
         _numbers(_FLOAT64, np.concatenate(queued.probabilities)),
         _decisions(np.concatenate(queued.refused)),
         features,
+        _groups(queued.groups),
     ]
     if any(len(column) != n for column in columns):
         raise ValueError(f"the columns of {n} records do not all hold {n} values")
@@ -170,6 +189,32 @@ def record_batch(schema: pa.Schema, queued: QueuedRecords) -> pa.RecordBatch:
 
 _FLOAT64 = pa.float64()
 _DECISIONS = np.array([b"accept", b"refuse"])  # both 6 bytes: one fixed-width string column
+
+
+_GROUP_COMBINATIONS: list[pa.StructArray] = []  # every combination of labels, by code (built on first use)
+
+
+def _groups(codes: list[int]) -> pa.Array:
+    """The ``groups`` column: each record's labels, taken from the table of every combination by its code
+    (one Arrow ``take`` per drain); null where it has none (or a code out of range)."""
+    if not _GROUP_COMBINATIONS:
+        parts = split_codes(np.arange(N_COMBINATIONS))
+        children = [
+            _strings([attribute.labels[i] for i in part.tolist()])
+            for attribute, part in zip(MONITORED, parts, strict=True)
+        ]
+        _GROUP_COMBINATIONS.append(pa.StructArray.from_arrays(children, fields=list(GROUPS_TYPE)))
+    n = len(codes)
+    positions = np.fromiter(codes, dtype=np.int32, count=n)
+    absent = (positions < 0) | (positions >= N_COMBINATIONS)
+    n_absent = int(absent.sum())
+    validity = None
+    if n_absent:
+        validity = pa.py_buffer(np.packbits(~absent, bitorder="little"))
+        positions[absent] = 0
+    return _GROUP_COMBINATIONS[0].take(
+        pa.Array.from_buffers(pa.int32(), n, [validity, pa.py_buffer(positions)], n_absent)
+    )
 
 
 def _numbers(kind: pa.DataType, values: np.ndarray) -> pa.Array:
@@ -429,8 +474,11 @@ class PayloadLogWriter:
         matrix: np.ndarray,
         probabilities: np.ndarray,
         refused: np.ndarray,
+        *,
+        groups: Sequence[int] | None = None,
     ) -> None:
-        """Queue the records of one request; never blocks, never raises (drops are counted instead)."""
+        """Queue the records of one request with their monitoring ``groups`` (one code per record, default
+        none); never blocks, never raises (drops are counted instead)."""
         n = len(probabilities)
         try:
             if self._loop is None:  # before the records: the writer thread must see the loop with them
@@ -442,7 +490,15 @@ class PayloadLogWriter:
                     full = False
                     self._submitted += n
                     self._queued.add(
-                        request_ids, caller_ids, model_tag, forms, matrix, probabilities, refused
+                        request_ids,
+                        caller_ids,
+                        model_tag,
+                        forms,
+                        matrix,
+                        probabilities,
+                        refused,
+                        None,
+                        groups,
                     )
             if full:
                 self._on_dropped("queue_full", n)

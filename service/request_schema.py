@@ -37,6 +37,7 @@ from service.applicant.document import (
     whole_number,
 )
 from service.applicant.evaluate import FeatureRow
+from service.applicant.groups import NO_GROUPS, group_code
 from service.bundle import FeatureSpec
 from service.errors import (
     ApplicantFormUnavailableError,
@@ -95,6 +96,9 @@ class ScoringRequest:
     """Input form of each applicant: :data:`FORM_FEATURES` or :data:`FORM_APPLICANT`."""
     unknown_labels: list[tuple[str, str]] = field(default_factory=list)
     """(table, column) of each history record or application whose text label the schema does not know."""
+    groups: list[int] = field(default_factory=list)
+    """Monitoring groups of each applicant (:func:`service.applicant.groups.group_code`; ``NO_GROUPS`` for
+    a feature vector), for the payload log only: the model never sees them."""
 
 
 def _feature_type(spec: FeatureSpec) -> Any:
@@ -228,9 +232,10 @@ class RequestSchema:
         matrix = np.empty((1, len(self.names)), dtype=np.float64)
         forms: list[str] = []
         unknown: list[tuple[str, str]] = []
-        self._fill(request, matrix, 0, "", forms, unknown)
+        groups: list[int] = []
+        self._fill(request, matrix, 0, "", forms, unknown, groups)
         return ScoringRequest(
-            matrix, [_caller_id(request.id)], explain_k, True, request.return_features, forms, unknown
+            matrix, [_caller_id(request.id)], explain_k, True, request.return_features, forms, unknown, groups
         )
 
     def _only(self, request: Any, allowed: tuple[str, ...]) -> None:
@@ -246,13 +251,17 @@ class RequestSchema:
         matrix = np.empty((len(items), len(self.names)), dtype=np.float64)
         forms: list[str] = []
         unknown: list[tuple[str, str]] = []
+        groups: list[int] = []
         for row, item in enumerate(items):
-            self._fill(item, matrix, row, f"applicants[{row}].", forms, unknown)
+            self._fill(item, matrix, row, f"applicants[{row}].", forms, unknown, groups)
         caller_ids = [_caller_id(item.id) for item in items]
-        return ScoringRequest(matrix, caller_ids, explain_k, False, return_features, forms, unknown)
+        return ScoringRequest(matrix, caller_ids, explain_k, False, return_features, forms, unknown, groups)
 
-    def _fill(self, item: Any, matrix: np.ndarray, row: int, where: str, forms: list, unknown: list) -> None:
-        """Write one applicant (``features`` or ``applicant`` form) into ``matrix[row]``."""
+    def _fill(
+        self, item: Any, matrix: np.ndarray, row: int, where: str, forms: list, unknown: list, groups: list
+    ) -> None:
+        """Write one applicant (``features`` or ``applicant`` form) into ``matrix[row]``; append its form,
+        unknown labels and monitoring groups to the lists."""
         features, applicant = item.features, item.applicant
         if applicant is msgspec.UNSET:
             if features is msgspec.UNSET:
@@ -263,6 +272,7 @@ class RequestSchema:
                 )
             self._fill_features(features, matrix, row, f"{where}features.")
             forms.append(FORM_FEATURES)
+            groups.append(NO_GROUPS)
             return
         if features is not msgspec.UNSET:
             raise MalformedRequestError("send 'applicant' or 'features', not both", field=f"{where}features")
@@ -275,6 +285,7 @@ class RequestSchema:
         matrix[row] = self.feature_row.values(applicant)
         forms.append(FORM_APPLICANT)
         unknown.extend(unknown_labels(applicant))
+        groups.append(group_code(applicant))
 
     def _fill_features(self, features: Any, matrix: np.ndarray, row: int, where: str) -> None:
         values = msgspec.structs.astuple(features)
@@ -331,7 +342,8 @@ class RequestSchema:
             else [None] * len(values)
         )
         forms = [FORM_FEATURES] * len(values)
-        return ScoringRequest(matrix, caller_ids, explain_k, False, return_features, forms, [])
+        groups = [NO_GROUPS] * len(values)
+        return ScoringRequest(matrix, caller_ids, explain_k, False, return_features, forms, [], groups)
 
     def _column_decoder(self, columns: tuple[str, ...]) -> msgspec.json.Decoder:
         decoder = self._column_decoders.get(columns)

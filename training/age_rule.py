@@ -58,7 +58,7 @@ DEFAULT_AGE_RULE: AgeRule = "monotone"
 """The rule of a training run that names none.
 
 ``monotone`` keeps age's signal (younger applicants do default more often, in the real sample and in the
-generator's true probability; README, "Protected attributes") while guaranteeing, by construction, what
+generator's true probability; docs/fair-lending.md, "Age") while guaranteeing, by construction, what
 Regulation B asks: being older never raises an applicant's risk. ``free`` leaves that to a review of every
 retrained model; ``excluded`` gives up the signal (and cost 0.002 of holdout AUC where ``monotone`` cost
 none, on 50,000 generated applicants).

@@ -7,8 +7,8 @@ anywhere, alone or combined with other columns: a ratio of income to family size
 Training never offers such a feature to the model and the service refuses a bundle that holds one, so
 changing only a protected attribute of an applicant can never change the probability.
 
-Protected attributes are kept in the payload log's applicant documents as sent; monitoring may count
-decisions by them, the model never sees them.
+The payload log keeps a coarse group of each protected attribute of an applicant document
+(:mod:`service.applicant.groups`) so that monitoring can count decisions by them; the model never sees them.
 """
 
 from __future__ import annotations

@@ -228,6 +228,35 @@ def test_alert_for_refuses_an_unknown_alert_and_a_bad_duration() -> None:
         render({"metrics": {"prometheusRule": {"alertFor": {"CreditScoringDatasetDrift": "soon"}}}})
 
 
+def test_fairness_values_replace_the_minimum_count_and_the_level_in_the_fairness_rules_only() -> None:
+    from helm_python import HelmValuesError
+
+    values = {"fairness": {"minGroupDecisions": 250, "adverseImpactRatio": 0.75}}
+    (rule,) = render({"metrics": {"prometheusRule": values}}).find("PrometheusRule")
+    in_file = {g["name"]: g["rules"] for g in rules_file()["groups"]}
+    changed = []
+    for group in rule["spec"]["groups"]:
+        for got, written in zip(group["rules"], in_file[group["name"]], strict=True):
+            want = written["expr"]
+            if group["name"].startswith("credit-scoring.fairness"):
+                want = want.replace(">= 100)", ">= 250)").replace(") < 0.8", ") < 0.75")
+            assert got["expr"] == want, (group["name"], got.get("record") or got.get("alert"))
+            if want != written["expr"]:
+                changed.append(got.get("record") or got["alert"])
+    assert sorted(changed) == [
+        "CreditScoringAdverseImpact",
+        "fleet:credit_scoring_fairness_approval_rate:1d",
+        "fleet:credit_scoring_fairness_approval_rate:1h",
+        "fleet:credit_scoring_fairness_approval_rate:7d",
+    ]
+    for wrong in (
+        {"minGroupDecisions": 0, "adverseImpactRatio": 0.8},
+        {"minGroupDecisions": 5, "adverseImpactRatio": 1.5},
+    ):
+        with pytest.raises(HelmValuesError, match="fairness"):
+            render({"metrics": {"prometheusRule": {"fairness": wrong}}})
+
+
 def test_sidecar_off_keeps_a_single_container() -> None:
     assert set(_containers("07-sidecar-off-minimal")) == {"scoring"}
     (service,) = rendered("07-sidecar-off-minimal").find("Service")

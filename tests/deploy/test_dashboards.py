@@ -26,6 +26,8 @@ EXPECTED_PANELS = {
         "Features by PSI (latest hour)",
         "Score PSI (last hour, all pods)",
         "Score bands: live share against development",
+        "Adverse-impact ratio by group (last hour, all pods)",
+        "Approval rate by group (last hour, all pods)",
         "Dataset drift",
         "Share of drifted features",
         "Per-feature drift score relative to threshold",

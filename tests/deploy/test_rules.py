@@ -16,6 +16,10 @@ RULES_FILE = CHART_DIR / "rules" / "credit-scoring.rules.yaml"
 RULE_TESTS = Path(__file__).parent / "promtool" / "credit-scoring-rules.test.yaml"
 WINDOW_TESTS = Path(__file__).parent / "promtool" / "credit-scoring-stability-windows.test.yaml"
 """The stability rules over 1 d and 7 d, tested with 15-minute evaluation steps (see its header)."""
+FAIRNESS_TESTS = Path(__file__).parent / "promtool" / "credit-scoring-fairness.test.yaml"
+"""The fairness rules and the adverse-impact alert, over two days in 15-minute steps (see its header)."""
+UNIT_TESTS = (RULE_TESTS, WINDOW_TESTS, FAIRNESS_TESTS)
+VALUES_FILE = CHART_DIR / "values.yaml"
 RUNBOOKS = Path(__file__).resolve().parents[2] / "docs" / "runbooks.md"
 
 EXPECTED_ALERTS = {
@@ -36,10 +40,13 @@ EXPECTED_ALERTS = {
     "CreditScoringScoreStabilityWarning",
     "CreditScoringScoreStabilityCritical",
     "CreditScoringRealizedAucBelowHoldout",
+    "CreditScoringAdverseImpact",
 }
 
 STABILITY_WINDOWS = ("1h", "1d", "7d")
 """Windows of the fleet PSI recording rules."""
+FAIRNESS_WINDOWS = ("1h", "1d", "7d")
+"""Windows of the fleet approval-rate and adverse-impact recording rules."""
 
 
 def _rules() -> list[dict]:
@@ -61,19 +68,19 @@ def test_promtool_check_rules() -> None:
 
 
 def test_promtool_unit_tests_pass() -> None:
-    result = run_promtool("test", "rules", RULE_TESTS, WINDOW_TESTS)
+    result = run_promtool("test", "rules", *UNIT_TESTS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_recording_rule_is_evaluated_by_a_unit_test() -> None:
     tested = " ".join(
         case["expr"]
-        for path in (RULE_TESTS, WINDOW_TESTS)
+        for path in UNIT_TESTS
         for group in yaml.safe_load(path.read_text())["tests"]
         for case in group.get("promql_expr_test", [])
     )
     records = _recording_rules()
-    assert len(records) == 6 * len(STABILITY_WINDOWS)
+    assert len(records) == 6 * len(STABILITY_WINDOWS) + 3 * len(FAIRNESS_WINDOWS)
     assert [name for name in records if name not in tested] == []
 
 
@@ -107,7 +114,7 @@ def test_the_expected_alerts_exist() -> None:
 def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
     fires: set[str] = set()
     silent: set[str] = set()
-    for group in yaml.safe_load(RULE_TESTS.read_text())["tests"]:
+    for group in (g for path in UNIT_TESTS for g in yaml.safe_load(path.read_text())["tests"]):
         for case in group.get("alert_rule_test", []):
             (fires if case["exp_alerts"] else silent).add(case["alertname"])
     assert fires == EXPECTED_ALERTS
@@ -127,3 +134,19 @@ def test_every_alert_is_documented_with_severity_and_for() -> None:
         anchor = alert["annotations"]["runbook_url"].split("#", 1)[1]
         assert anchor == alert["alert"].lower()
         assert anchor in anchors, f"docs/runbooks.md has no section for {alert['alert']}"
+
+
+def test_fairness_rules_use_the_minimum_count_and_level_of_the_chart_values() -> None:
+    """Every window applies the minimum count where the chart substitutes it (">= N)"), the alert the level
+    (") < L"), both equal to values.yaml's defaults; ratios are taken within an attribute of one bundle."""
+    fairness = yaml.safe_load(VALUES_FILE.read_text())["metrics"]["prometheusRule"]["fairness"]
+    records = _recording_rules()
+    for window in FAIRNESS_WINDOWS:
+        rate = " ".join(records[f"fleet:credit_scoring_fairness_approval_rate:{window}"].split())
+        assert rate.count(">= ") == 1 and rate.endswith(f">= {fairness['minGroupDecisions']})"), rate
+        ratio = " ".join(records[f"fleet:credit_scoring_fairness_adverse_impact_ratio:{window}"].split())
+        assert "max by (namespace, job, binning, attribute)" in ratio
+        decisions = records[f"fleet:credit_scoring_fairness_decisions:increase{window}"]
+        assert f"credit_scoring_fairness_decisions_total[{window}]" in decisions
+    (alert,) = [a for a in _alerts() if a["alert"] == "CreditScoringAdverseImpact"]
+    assert " ".join(alert["expr"].split()).endswith(f") < {fairness['adverseImpactRatio']}")

@@ -83,7 +83,7 @@ def test_unusable_records_are_skipped_with_their_reason(bad: dict, reason: str) 
 
 
 def test_a_batch_of_another_version_or_shape_is_skipped_whole() -> None:
-    future = payload_schema(NAMES).with_metadata({VERSION_KEY: b"3"})
+    future = payload_schema(NAMES).with_metadata({VERSION_KEY: b"4"})
     lacking = payload_schema(["a", "b"])
     text_features = payload_schema(NAMES).set(
         7, pa.field("features", pa.struct([(n, pa.string()) for n in NAMES]))

@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deploy.bento_server import REPO_ROOT
+import psutil
+
+from deploy.bento_server import REPO_ROOT, BentoServer
 
 
 def last_line_in_home(bentoml_home: Path, code: str, timeout_s: float = 300.0) -> str:
@@ -51,3 +53,21 @@ def wait_for(predicate: Callable[[], object], timeout_s: float = 15.0, interval_
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval_s)
+
+
+def live_explainer(server: BentoServer, timeout_s: float = 30.0) -> psutil.Process:
+    """The explainer process of ``server``, once one is running (one killed before may linger as a zombie
+    until BentoML's arbiter reaps it and starts the next)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        live = []
+        for process in psutil.Process(server.pid).children(recursive=True):
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE and "credit_explainer" in process.cmdline():
+                    live.append(process)
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+        if len(live) == 1:
+            return live[0]
+        assert time.monotonic() < deadline, f"{len(live)} explainer processes after {timeout_s:.0f} s"
+        time.sleep(0.1)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import msgspec
 import numpy as np
 import pytest
 
 from service.applicant.document import applicant_type
 from service.applicant.evaluate import FeatureRow
+from service.applicant.groups import MONITORED
 from tests.service.serving import wait_for
 from tests.service.spool_records import read_spool
 from tests.service.tiny_bundle import TINY_FEATURES
@@ -28,8 +30,6 @@ def documents() -> list[dict]:
 
 def _features_of(document: dict) -> dict[str, float | None]:
     """The tiny model's features of ``document``, computed in process with the service's evaluator."""
-    import msgspec
-
     decoded = msgspec.convert(document, applicant_type())
     values = FeatureRow(FEATURE_NAMES).values(decoded)
     return {name: None if np.isnan(v) else v for name, v in zip(FEATURE_NAMES, values, strict=True)}
@@ -126,6 +126,12 @@ def test_records_say_which_form_was_sent_and_unknown_labels_are_counted(
     assert records["form-test-doc"]["input"] == "applicant"
     assert records["form-test-vec"]["input"] == "features"
     assert records["form-test-doc"]["features"] == records["form-test-vec"]["features"]
+    decoded = msgspec.convert(novel, applicant_type())
+    assert records["form-test-doc"]["groups"] == {
+        a.name: a.labels[a.index(getattr(decoded, a.column))] for a in MONITORED
+    }
+    assert records["form-test-doc"]["groups"]["CODE_GENDER"] == novel["CODE_GENDER"]
+    assert records["form-test-vec"]["groups"] is None  # a feature vector carries no protected attribute
     metrics = client.get("/metrics").text
     assert 'credit_scoring_unknown_labels_total{column="NAME_HOUSING_TYPE",table="application"}' in metrics
     assert 'credit_scoring_applicants_by_input_total{input="applicant"}' in metrics

@@ -9,11 +9,13 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from service.applicant.groups import MONITORED, NO_GROUPS, group_code
 from service.payload_log import (
     CLOSED_SUFFIX,
     OPEN_SUFFIX,
@@ -76,6 +78,7 @@ def test_a_segment_is_an_arrow_stream_with_every_documented_column(tmp_path: Pat
     assert table.schema.metadata == {b"payload_log_version": str(PAYLOAD_LOG_VERSION).encode()}
     assert table.schema.names == [
         "time", "request_id", "caller_id", "model_tag", "input", "probability", "decision", "features",
+        "groups",
     ]  # fmt: skip
     first, second = table.to_pylist()
     assert abs(first["time"] - datetime.now(UTC)).total_seconds() < 30
@@ -86,6 +89,7 @@ def test_a_segment_is_an_arrow_stream_with_every_documented_column(tmp_path: Pat
         "input": "applicant",
         "probability": 0.25,
         "decision": "refuse",
+        "groups": None,  # submitted without groups
     }
     assert first["features"]["a"] == 1.5 and math.isnan(first["features"]["b"])
     assert second["request_id"] == "w1-b" and second["caller_id"] == "c11"
@@ -105,9 +109,10 @@ def test_requests_drained_together_are_written_as_alone() -> None:
         callers = [None if i % 2 else f"caller-{seq + i}" for i in range(size)]
         forms = ["features" if i % 2 else "applicant" for i in range(size)]
         request = (ids, callers, f"m:{seq % 2}", forms, matrix, rng.random(size), rng.random(size) > 0.5)
-        together_queue.add(*request, time_s=1_790_000_000 + seq / 7)
+        groups = [int(rng.integers(0, 4000)) if form == "applicant" else NO_GROUPS for form in forms]
+        together_queue.add(*request, time_s=1_790_000_000 + seq / 7, groups=groups)
         alone_queue = QueuedRecords()
-        alone_queue.add(*request, time_s=1_790_000_000 + seq / 7)
+        alone_queue.add(*request, time_s=1_790_000_000 + seq / 7, groups=groups)
         alone_queues.append(alone_queue)
     together = pa.Table.from_batches([record_batch(schema, together_queue)])
     alone = pa.Table.from_batches([record_batch(schema, queue) for queue in alone_queues])
@@ -119,6 +124,8 @@ def test_requests_drained_together_are_written_as_alone() -> None:
             alone.column("features").combine_chunks().field(name).to_numpy(),
         )
     assert together.column("request_id").to_pylist() == [f"w1-{i:x}" for i in range(7)]
+    labelled = [row is not None for row in together.column("groups").to_pylist()]
+    assert labelled == [form == "applicant" for form in together.column("input").to_pylist()]
     assert together.column("time").to_pylist()[1] == datetime.fromtimestamp(1_790_000_000 + 1 / 7, UTC)
 
 
@@ -274,3 +281,65 @@ def test_submitting_leaves_no_object_for_the_garbage_collector(tmp_path: Path) -
     assert len(gc.get_objects()) - tracked < 50
     writer.close()
     assert len(read_spool(tmp_path)) == 1 + sum(1 + i % 3 for i in range(1, 2001))
+
+
+def _document(**columns: object) -> SimpleNamespace:
+    """An application with the monitored columns (the rest of a document plays no part in its groups)."""
+    values = {"CODE_GENDER": None, "NAME_FAMILY_STATUS": None, "CNT_CHILDREN": None, "CNT_FAM_MEMBERS": None}
+    values["DAYS_BIRTH"] = None
+    values.update(columns)
+    return SimpleNamespace(**values)
+
+
+def test_groups_reach_the_spool_as_labels_and_feature_vectors_have_none(tmp_path: Path) -> None:
+    """The ``groups`` column round trip: each documented label, the missing and unknown ones, and null for a
+    feature vector, through the writer thread and the segment on disk."""
+    documents = [
+        _document(CODE_GENDER="F", NAME_FAMILY_STATUS="Married", CNT_CHILDREN=0, CNT_FAM_MEMBERS=2.0,
+                  DAYS_BIRTH=-int(24.9 * 365.25)),
+        _document(CODE_GENDER="M", NAME_FAMILY_STATUS="Widow", CNT_CHILDREN=2, CNT_FAM_MEMBERS=1.0,
+                  DAYS_BIRTH=-int(25.01 * 365.25)),
+        _document(CODE_GENDER="XNA", NAME_FAMILY_STATUS="Polygamous", CNT_CHILDREN=7, CNT_FAM_MEMBERS=9.0,
+                  DAYS_BIRTH=-int(61.99 * 365.25)),
+        _document(DAYS_BIRTH=-int(62.01 * 365.25)),
+    ]  # fmt: skip
+    writer, counts = _writer(tmp_path)
+    writer.start()
+    writer.submit(
+        ["w1-0", "w1-1", "w1-2", "w1-3", "w1-4"],
+        [None] * 5,
+        "m:1",
+        ["applicant"] * 4 + ["features"],
+        np.zeros((5, 2)),
+        np.full(5, 0.25),
+        np.zeros(5, dtype=bool),
+        groups=[*map(group_code, documents), NO_GROUPS],
+    )
+    writer.close()
+    assert counts == {"written": 5}
+    (segment,) = tmp_path.iterdir()
+    table = read_segment(segment)
+    assert table.schema.field("groups").type == pa.struct([(a.name, pa.string()) for a in MONITORED])
+    assert table.column("groups").to_pylist() == [
+        {"CODE_GENDER": "F", "NAME_FAMILY_STATUS": "Married", "CNT_CHILDREN": "0", "CNT_FAM_MEMBERS": "2",
+         "AGE_BAND": "under_25"},
+        {"CODE_GENDER": "M", "NAME_FAMILY_STATUS": "Widow", "CNT_CHILDREN": "2", "CNT_FAM_MEMBERS": "1",
+         "AGE_BAND": "25_to_61"},
+        {"CODE_GENDER": "XNA", "NAME_FAMILY_STATUS": "other", "CNT_CHILDREN": "3+", "CNT_FAM_MEMBERS": "4+",
+         "AGE_BAND": "25_to_61"},
+        {"CODE_GENDER": "XNA", "NAME_FAMILY_STATUS": "XNA", "CNT_CHILDREN": "XNA", "CNT_FAM_MEMBERS": "XNA",
+         "AGE_BAND": "62_and_over"},
+        None,
+    ]  # fmt: skip
+
+
+def test_groups_of_the_wrong_length_or_out_of_range_cost_no_record() -> None:
+    """A bug in the groups never makes the drain unencodable: those records are logged without groups."""
+    queue = QueuedRecords()
+    queue.add(["w-0", "w-1"], [None, None], "m:1", ["applicant"] * 2, np.zeros((2, 2)), np.full(2, 0.1),
+              np.zeros(2, dtype=bool), groups=[0])  # fmt: skip
+    queue.add(["w-2", "w-3"], [None, None], "m:1", ["applicant"] * 2, np.zeros((2, 2)), np.full(2, 0.1),
+              np.zeros(2, dtype=bool), groups=[10**9, 1])  # fmt: skip
+    batch = record_batch(payload_schema(["a", "b"]), queue)
+    groups = batch.column("groups").to_pylist()
+    assert groups[:3] == [None, None, None] and groups[3]["CODE_GENDER"] == "M"

@@ -12,6 +12,7 @@ import pytest
 from service.applicant.definitions import feature_names
 from service.applicant.document import ROW_LIMITS
 from service.applicant.evaluate import FeatureRow
+from service.applicant.groups import MONITORED, NO_GROUPS, split_codes
 from service.bundle import FeatureSpec
 from service.errors import ServiceError
 from service.request_schema import FORM_APPLICANT, FORM_FEATURES, RequestSchema
@@ -446,6 +447,21 @@ def test_a_batch_mixes_both_forms_and_names_the_applicant_of_an_error() -> None:
     bad = [features, {"applicant": _with(["AMT_INCOME_TOTAL"], -1.0)}]
     error = _refusal({"applicants": bad})
     assert error.field == "applicants[1].applicant.AMT_INCOME_TOTAL"
+
+
+def test_each_applicant_document_gets_its_monitoring_groups_and_feature_vectors_none() -> None:
+    """The groups are for the payload log only: they are kept beside the matrix, never in it."""
+    widow = {**_applicant(), "CODE_GENDER": "F", "NAME_FAMILY_STATUS": "Widow", "DAYS_BIRTH": -23000}
+    features = applicant_payloads(1)[0]
+    parsed = _schema().parse(json.dumps({"applicants": [{"applicant": widow}, features]}).encode())
+    codes = np.column_stack(split_codes(np.array(parsed.groups)))
+    (gender, family, children, _, age), vector = codes.tolist()
+    labels = {a.name: a.labels for a in MONITORED}
+    assert (labels["CODE_GENDER"][gender], labels["NAME_FAMILY_STATUS"][family]) == ("F", "Widow")
+    assert (labels["CNT_CHILDREN"][children], labels["AGE_BAND"][age]) == ("1", "62_and_over")
+    assert parsed.groups[1] == NO_GROUPS and vector == [-1] * len(MONITORED)
+    columnar = _schema().parse(json.dumps({"columns": ["AMT_CREDIT"], "rows": [[1.0], [2.0]]}).encode())
+    assert columnar.groups == [NO_GROUPS, NO_GROUPS]
 
 
 def test_a_model_without_applicant_support_refuses_the_form_with_its_reason() -> None:

@@ -9,11 +9,11 @@ import signal
 import time
 
 import httpx
-import psutil
 import pytest
 
 from deploy.bento_server import BentoServer
 from service.applicant.definitions import feature_definition
+from tests.service.serving import live_explainer
 from tests.service.tiny_bundle import TINY_FEATURES, applicant_payloads
 
 FEATURE_NAMES = [f.name for f in TINY_FEATURES]
@@ -328,12 +328,7 @@ class TestPrincipalReasons:
         worker_count = 'credit_scoring_explanation_duration_seconds_count{source="scoring_worker"}'
         for _attempt in range(3):
             counted = _metric(client, worker_count)
-            (explainer,) = [
-                p
-                for p in psutil.Process(server.pid).children(recursive=True)
-                if "credit_explainer" in p.cmdline()
-            ]
-            os.kill(explainer.pid, signal.SIGKILL)
+            os.kill(live_explainer(server).pid, signal.SIGKILL)
             during = client.post("/score", json=body)
             if _metric(client, worker_count) > counted:
                 break  # answered while the explainer was gone
