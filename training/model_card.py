@@ -9,6 +9,7 @@ from service.bundle import Bundle
 from training.age_effect import AgeEffect
 from training.age_rule import AGE_COLUMN, ELDERLY_AGE
 from training.data_report import DataReport
+from training.fairness import HoldoutFairness, fairness_section
 from training.selection import PROTECTED_REASON
 
 if TYPE_CHECKING:
@@ -30,10 +31,12 @@ def build_model_card(
     data_report: DataReport,
     data_source: str,
     age: AgeEffect | None = None,
+    fairness: HoldoutFairness | None = None,
 ) -> tuple[str, dict[str, bytes]]:
     """Render the model card and collect every plot it links to (paths relative to ``assets/``).
 
-    ``age`` (:func:`training.age_effect.measure_age_effect` on the holdout) gives the card its "Age" section.
+    ``age`` (:func:`training.age_effect.measure_age_effect` on the holdout) gives the card its "Age" section,
+    ``fairness`` (:func:`training.fairness.holdout_fairness`) its "Fairness on the holdout" section.
     """
     metrics = bundle.metrics
     assets = {f"{PLOT_DIR}/{name}": png for name, png in outcome.plots.items()}
@@ -46,6 +49,7 @@ def build_model_card(
         _features(bundle, outcome),
         _protected(bundle, outcome),
         age_section(age) if age is not None else "",
+        fairness_section(fairness) if fairness is not None else "",
         _reason_codes(bundle),
         _plots(sorted(outcome.plots)),
         data_report.markdown,

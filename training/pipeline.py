@@ -25,6 +25,7 @@ from training.age_effect import AgeEffect, measure_age_effect
 from training.age_rule import AGE_COLUMN, age_features
 from training.data_report import DataReport, build_data_report
 from training.documents import documents_for
+from training.fairness import HoldoutFairness, holdout_fairness
 from training.feature_spec import build_feature_specs
 from training.features import build_features
 from training.fingerprint import fingerprint_tables, library_versions
@@ -155,7 +156,8 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
     labelled_tables = {k: v for k, v in data.tables.items() if k != "application_test"}
     data_report = build_data_report(labelled_tables, features[selected], target)
     age = _measure_age(outcome, features, config.modeling.selection.age_rule)
-    bundle = _assemble_bundle(outcome, data, data_report, config, run_id, age)
+    fairness = _measure_fairness(outcome, data)
+    bundle = _assemble_bundle(outcome, data, data_report, config, run_id, age, fairness)
     bundle.save(run_dir / "bundle")  # model_card.md and the assets/ it links to live in the bundle folder
     step("report", started)
 
@@ -203,6 +205,15 @@ def _measure_age(outcome: ModelingOutcome, features: pd.DataFrame, rule: str) ->
     )
 
 
+def _measure_fairness(outcome: ModelingOutcome, data: TrainingData) -> HoldoutFairness:
+    """The chosen model's decisions per group of each protected attribute, on the holdout applicants."""
+    holdout = outcome.X_holdout.index
+    application = data.tables["application_train"].drop_duplicates("SK_ID_CURR").set_index("SK_ID_CURR")
+    refused = (outcome.proba_holdout.reindex(holdout) >= outcome.threshold).to_numpy()
+    defaulted = outcome.y_holdout.reindex(holdout).to_numpy()
+    return holdout_fairness(application.reindex(holdout), defaulted, refused)
+
+
 def _assemble_bundle(
     outcome: ModelingOutcome,
     data: TrainingData,
@@ -210,6 +221,7 @@ def _assemble_bundle(
     config: TrainingConfig,
     run_id: str,
     age: AgeEffect,
+    fairness: HoldoutFairness,
 ) -> Bundle:
     selected = list(outcome.features)
     reference = outcome.X_holdout[selected].head(config.modeling.reference_rows).copy()
@@ -233,6 +245,7 @@ def _assemble_bundle(
             "data_source": data.source,
             "modeling_config": asdict(config.modeling),
             "age": age.to_json(),
+            "fairness": fairness.to_json(),
         },
         feature_definitions=definitions_fingerprint(selected),
         example_applicants=examples,
@@ -240,7 +253,9 @@ def _assemble_bundle(
         protected_attributes=protected,
         reasons=ReasonCatalogue.from_json(reason_catalogue_for(selected, protected)),
     )
-    bundle.model_card, bundle.assets = build_model_card(bundle, outcome, data_report, data.source, age)
+    bundle.model_card, bundle.assets = build_model_card(
+        bundle, outcome, data_report, data.source, age, fairness
+    )
     return bundle
 
 

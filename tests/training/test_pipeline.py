@@ -153,6 +153,22 @@ def test_no_feature_reads_a_protected_attribute_and_the_card_says_which_were_lef
     assert "## Protected attributes" in result.bundle.model_card
 
 
+def test_the_card_and_bundle_show_the_decisions_per_protected_group_on_the_holdout(
+    trained: tuple[TrainingResult, Path],
+) -> None:
+    result, _home = trained
+    fairness = load_registered(result.tag).extra["fairness"]
+    sexes = {g["group"]: g for g in fairness["groups"] if g["attribute"] == "CODE_GENDER"}
+    holdout = len(result.outcome.y_holdout)
+    assert sum(g["applicants"] for g in sexes.values()) == holdout
+    refused = result.outcome.proba_holdout >= result.outcome.threshold
+    assert set(sexes) <= {"F", "M", "XNA"} and "F" in sexes and "M" in sexes
+    approved = sum(g["applicants"] * g["approval_rate"] for g in (sexes["F"], sexes["M"]))
+    unknown = sexes.get("XNA", {"applicants": 0})["applicants"]
+    assert approved <= holdout * (1 - float(refused.mean())) + 1e-6 <= approved + unknown + 2e-6
+    assert "## Fairness on the holdout" in result.bundle.model_card
+
+
 def test_the_bundle_carries_reviewed_reason_codes_for_every_feature(
     trained: tuple[TrainingResult, Path],
 ) -> None:
