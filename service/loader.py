@@ -14,6 +14,7 @@ is pinned to the Bento's own version of that model (:func:`settings_for_served_b
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -119,6 +120,28 @@ def refuse_protected_features(bundle: Bundle, tag: str, configured: Iterable[str
         )
 
 
+def refuse_unconstrained_age(bundle: Bundle, tag: str) -> None:
+    """Raise :class:`BundleError` if the bundle says it was trained under the ``monotone`` age rule
+    (``extra["age"]``, written by training) but its booster does not carry those monotone constraints."""
+    age = bundle.extra.get("age") or {}
+    wanted = age.get("constraints") or {}
+    if age.get("rule") != "monotone" or not wanted:
+        return
+    found = re.search(r"^\[monotone_constraints: ([-0-9,]*)\]$", bundle.booster_text, re.M)
+    signs = [int(v) for v in found.group(1).split(",")] if found and found.group(1) else []
+    names = bundle.feature_names
+    broken = [
+        name
+        for name, sign in wanted.items()
+        if name not in names or len(signs) != len(names) or signs[names.index(name)] != sign
+    ]
+    if broken:
+        raise BundleError(
+            f"{tag} is not served: it was trained under the monotone age rule but its booster lacks the "
+            f"constraint on {', '.join(sorted(broken))}"
+        )
+
+
 def principal_reasons_for(bundle: Bundle, protected: Iterable[str]) -> PrincipalReasons:
     """The principal-reason builder of ``bundle``: its own catalogue, or for a bundle trained before reason
     codes existed, one built now from this service's definitions and reviewed catalogue."""
@@ -137,6 +160,7 @@ def load_model(settings: ServiceSettings) -> LoadedModel:
     tag = resolve_tag(settings.bundle_tag)
     bundle = Bundle.load(registered_path(tag), with_reference=False)
     refuse_protected_features(bundle, tag, settings.protected_attributes)
+    refuse_unconstrained_age(bundle, tag)
     try:
         protected = protected_list(bundle.protected_attributes, settings.protected_attributes)
         reasons = principal_reasons_for(bundle, protected)

@@ -74,3 +74,32 @@ def test_a_bundle_whose_features_read_a_protected_attribute_is_refused(bentoml_h
     listed = register(_bundle_with(["AMT_CREDIT", "CNT_CHILDREN"], ["CNT_CHILDREN", "CODE_GENDER"]))
     with pytest.raises(BundleError, match="CNT_CHILDREN reads CNT_CHILDREN"):  # the bundle's own list
         load_model(ServiceSettings(bundle_tag=listed))
+
+
+def test_a_bundle_trained_under_the_monotone_age_rule_must_carry_the_constraint(bentoml_home: Path) -> None:
+    """A booster that lost its monotone constraint (edited by hand, or from another run) is refused."""
+    bundle = _bundle_with(["DAYS_BIRTH", "AMT_CREDIT"], ["CODE_GENDER"])
+    bundle.extra["age"] = {"rule": "monotone", "constraints": {"DAYS_BIRTH": 1}}
+    unconstrained = register(bundle)
+    with pytest.raises(
+        BundleError, match="monotone age rule but its booster lacks the constraint on DAYS_BIRTH"
+    ):
+        load_model(ServiceSettings(bundle_tag=unconstrained))
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"DAYS_BIRTH": -rng.uniform(7000, 25000, 300), "AMT_CREDIT": rng.random(300)})
+    target = (rng.random(300) < 0.3).astype(int)
+    constrained = train_tiny_bundle(
+        frame,
+        target,
+        [FeatureSpec(n, "float") for n in frame.columns],
+        frame,
+        n_trees=5,
+        params={"monotone_constraints": [1, 0]},
+        training_fingerprint="t",
+    )
+    constrained.extra["age"] = {"rule": "monotone", "constraints": {"DAYS_BIRTH": 1}}
+    tag = register(constrained)
+    assert load_model(ServiceSettings(bundle_tag=tag)).tag == tag
+    constrained.extra["age"]["constraints"] = {"DAYS_BIRTH": -1}  # the other direction than trained
+    with pytest.raises(BundleError, match="lacks the constraint on DAYS_BIRTH"):
+        load_model(ServiceSettings(bundle_tag=register(constrained)))
