@@ -8,7 +8,10 @@ the external scores and the history tables' behaviour (late payments, overdue de
 agree with each other the way they do in real data; the target itself only ever sees observable columns.
 
 Marginals (category frequencies, missing-value rates, quantiles) follow the real samples in
-``homecredit-sample/``; the tables below are rounded summaries of them.
+``homecredit-sample/``; the tables below are rounded summaries of them. The building-information block
+(``*_AVG``, ``*_MODE``, ``*_MEDI`` and the text modes) is drawn as a block with the real samples' pattern:
+about half of the applicants have no building data at all, a quarter have every attribute, a quarter a
+partial record where the "detailed" attributes go missing together (:func:`_building_presence`).
 """
 
 from __future__ import annotations
@@ -242,25 +245,76 @@ EXT_SOURCE_LOADINGS = {
     "EXT_SOURCE_3": (0.55, 0.20),
 }
 
-# Building block: share of applicants with any building data, and per attribute the overall missing rate.
-BUILDING_PRESENT = 0.53
+# Building block, drawn as a block (the real samples: 51 % of applicants have some building data; of those,
+# 53 % have all 14 attributes and the rest a partial record, where five "detailed" attributes tend to be
+# missing together). Each attribute is missing or present in its _AVG, _MODE and _MEDI columns at once.
+BUILDING_PRESENT = 0.512
+"""Share of applicants with any building data."""
+BUILDING_COMPLETE = 0.53
+"""Share of the applicants with building data whose record holds all 14 attributes."""
+BUILDING_DETAILED = ("YEARS_BUILD", "COMMONAREA", "FLOORSMIN", "LIVINGAPARTMENTS", "NONLIVINGAPARTMENTS")
+"""Attributes that a partial record holds together or not at all (mostly)."""
+BUILDING_DETAILED_PARTIAL = 0.30
+"""Share of the partial records holding the detailed attributes."""
 BUILDING_ATTRIBUTES = {
-    # name: (missing rate, median, log-sd) ; values are normalised to [0, 1]
-    "APARTMENTS": (0.5075, 0.0876, 0.75),
-    "BASEMENTAREA": (0.5852, 0.0763, 0.70),
-    "YEARS_BEGINEXPLUATATION": (0.4878, 0.9816, 0.0),
-    "YEARS_BUILD": (0.6650, 0.7552, 0.0),
-    "COMMONAREA": (0.6987, 0.0211, 1.10),
-    "ELEVATORS": (0.5330, 0.0800, 0.0),
-    "ENTRANCES": (0.5035, 0.1379, 0.0),
-    "FLOORSMAX": (0.4976, 0.1667, 0.0),
-    "FLOORSMIN": (0.6785, 0.2083, 0.0),
-    "LANDAREA": (0.5938, 0.0481, 1.00),
-    "LIVINGAPARTMENTS": (0.6835, 0.0756, 0.75),
-    "LIVINGAREA": (0.5019, 0.0745, 0.80),
-    "NONLIVINGAPARTMENTS": (0.6943, 0.0039, 1.60),
-    "NONLIVINGAREA": (0.5518, 0.0036, 2.20),
+    # name: (present share among applicants with building data, median, log-sd); values normalised to [0, 1]
+    "APARTMENTS": (0.950, 0.0876, 0.75),
+    "BASEMENTAREA": (0.812, 0.0763, 0.70),
+    "YEARS_BEGINEXPLUATATION": (0.994, 0.9816, 0.0),
+    "YEARS_BUILD": (0.669, 0.7552, 0.0),
+    "COMMONAREA": (0.600, 0.0211, 1.10),
+    "ELEVATORS": (0.914, 0.0800, 0.0),
+    "ENTRANCES": (0.963, 0.1379, 0.0),
+    "FLOORSMAX": (0.973, 0.1667, 0.0),
+    "FLOORSMIN": (0.640, 0.2083, 0.0),
+    "LANDAREA": (0.806, 0.0481, 1.00),
+    "LIVINGAPARTMENTS": (0.633, 0.0756, 0.75),
+    "LIVINGAREA": (0.968, 0.0745, 0.80),
+    "NONLIVINGAPARTMENTS": (0.609, 0.0070, 1.00),
+    "NONLIVINGAREA": (0.871, 0.0200, 1.30),
 }
+FLOOR_LEVELS = {
+    # level (numerator over 24): share among present values, in the real samples (tall blocks are rare)
+    "FLOORSMAX": {
+        0: 19,
+        1: 91,
+        2: 50,
+        3: 49,
+        4: 412,
+        5: 19,
+        6: 18,
+        7: 9,
+        8: 207,
+        9: 59,
+        11: 17,
+        13: 13,
+        15: 13,
+        16: 8,
+        20: 16,
+    },
+    "FLOORSMIN": {
+        0: 24,
+        1: 187,
+        2: 50,
+        3: 42,
+        4: 42,
+        5: 347,
+        6: 21,
+        7: 10,
+        8: 9,
+        9: 168,
+        10: 42,
+        12: 13,
+        14: 10,
+        16: 12,
+        20: 23,
+    },
+}
+"""Normalised floor counts take a few values (Kaggle's /24 scale); frequencies of the real samples."""
+NONLIVING_ZERO = {"NONLIVINGAPARTMENTS": 0.57, "NONLIVINGAREA": 0.41}
+"""Share of exact zeros among the present NONLIVING* values (buildings without non-residential space)."""
+NONLIVING_MODE_EXTRA_ZERO = 0.10
+"""Further share of the NONLIVING*_MODE values that are 0 (the mode of a building group is often empty)."""
 DOCUMENT_RATES = {
     2: 0.00004,
     4: 0.00008,
@@ -513,14 +567,40 @@ def make_applicants(rng: np.random.Generator, n: int, shift: PopulationShift | N
     return Applicants(frame=frame("application_test", cols), risk=risk, age_years=age, income=income)
 
 
-def _building(rng: np.random.Generator, n: int) -> dict[str, object]:
-    """The 47 normalised building columns (and their 4 text modes), missing together for about half."""
-    cols: dict[str, object] = {}
+def _building_presence(
+    rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Who has building data, whose record is complete, and per attribute who has it (a block pattern)."""
     present = rng.random(n) < BUILDING_PRESENT
+    complete = present & (rng.random(n) < BUILDING_COMPLETE)
+    partial = present & ~complete
+    detailed = partial & (rng.random(n) < BUILDING_DETAILED_PARTIAL)
+    keep: dict[str, np.ndarray] = {}
+    for attribute, (share, _, _) in BUILDING_ATTRIBUTES.items():
+        # share = complete share + partial share * (rate inside the partial records)
+        rate = (share - BUILDING_COMPLETE) / (1.0 - BUILDING_COMPLETE)
+        if attribute in BUILDING_DETAILED:
+            inside = detailed & (rng.random(n) < min(rate / BUILDING_DETAILED_PARTIAL, 1.0))
+        else:
+            inside = partial & (rng.random(n) < rate)
+        keep[attribute] = complete | inside
+    return present, complete, keep
+
+
+def _building(rng: np.random.Generator, n: int) -> dict[str, object]:
+    """The 47 normalised building columns (and their 4 text modes), present or missing as a block."""
+    cols: dict[str, object] = {}
+    present, complete, keep_by_attribute = _building_presence(rng, n)
+
+    def text_present(share: float, in_complete: float) -> np.ndarray:
+        """Present for ``share`` of the applicants with building data, ``in_complete`` of complete ones."""
+        in_partial = (share - BUILDING_COMPLETE * in_complete) / (1.0 - BUILDING_COMPLETE)
+        return present & (rng.random(n) < np.where(complete, in_complete, in_partial))
+
     size = rng.normal(0.0, 1.0, n)  # bigger buildings: more apartments, area, entrances, floors
     floors = np.clip(np.round(np.exp(rng.normal(np.log(4.6), 0.5, n) + 0.25 * size)), 1, 25)
-    for attribute, (missing_rate, median, spread) in BUILDING_ATTRIBUTES.items():
-        keep = present & (rng.random(n) < (1.0 - missing_rate) / BUILDING_PRESENT)
+    for attribute, (_, median, spread) in BUILDING_ATTRIBUTES.items():
+        keep = keep_by_attribute[attribute]
         if attribute == "YEARS_BEGINEXPLUATATION":
             base = 1.0 - np.exp(rng.normal(np.log(0.019), 0.6, n))
         elif attribute == "YEARS_BUILD":
@@ -531,19 +611,24 @@ def _building(rng: np.random.Generator, n: int) -> dict[str, object]:
             )
         elif attribute == "ENTRANCES":
             base = np.clip(np.round(np.exp(rng.normal(np.log(4.0), 0.55, n) + 0.3 * size)), 1, 29) / 29.0
-        elif attribute == "FLOORSMAX":
-            base = floors / 24.0
-        elif attribute == "FLOORSMIN":
-            base = np.clip(floors - np.round(rng.exponential(0.8, n)), 0, 25) / 24.0
+        elif attribute in FLOOR_LEVELS:
+            levels = np.array(list(FLOOR_LEVELS[attribute]), dtype=np.float64)
+            weights = np.array(list(FLOOR_LEVELS[attribute].values()), dtype=np.float64)
+            cumulative = np.cumsum(weights / weights.sum())
+            rank = ndtr(0.8 * size + 0.6 * rng.standard_normal(n))  # taller in bigger buildings
+            base = levels[np.minimum(np.searchsorted(cumulative, rank), len(levels) - 1)] / 24.0
         else:
             base = np.exp(np.log(median) + spread * (0.55 * size + 0.84 * rng.standard_normal(n)))
         base = np.clip(base, 0.0, 1.0)
+        zero = rng.random(n) < NONLIVING_ZERO.get(attribute, 0.0)
+        mode_zero = zero | ((attribute in NONLIVING_ZERO) & (rng.random(n) < NONLIVING_MODE_EXTRA_ZERO))
         scale = 0.05 if attribute.startswith("YEARS_BEGIN") else 1.0
         for suffix, jitter in (("AVG", 0.0), ("MODE", 0.06 * scale), ("MEDI", 0.02 * scale)):
             values = np.clip(base * (1.0 + jitter * rng.standard_normal(n)), 0.0, 1.0)
+            values = np.where(mode_zero if suffix == "MODE" else zero, 0.0, values)
             cols[f"{attribute}_{suffix}"] = np.where(keep, np.round(values, 4), np.nan)
     fond = draw_codes(rng, [0.7256, 0.1275, 0.0617, 0.0577], n)
-    fond_missing = ~(present & (rng.random(n) < (1.0 - 0.6839) / BUILDING_PRESENT))
+    fond_missing = ~text_present(0.62, 0.97)
     cols["FONDKAPREMONT_MODE"] = categorical(
         fond,
         ["reg oper account", "reg oper spec account", "org spec account", "not specified"],
@@ -552,7 +637,7 @@ def _building(rng: np.random.Generator, n: int) -> dict[str, object]:
         missing=fond_missing,
     )
     house = draw_codes(rng, [0.9820, 0.0098, 0.0082], n)
-    house_missing = ~(present & (rng.random(n) < (1.0 - 0.5018) / BUILDING_PRESENT))
+    house_missing = ~text_present(0.965, 1.0)
     cols["HOUSETYPE_MODE"] = categorical(
         house,
         ["block of flats", "specific housing", "terraced house"],
@@ -561,11 +646,9 @@ def _building(rng: np.random.Generator, n: int) -> dict[str, object]:
         missing=house_missing,
     )
     total = np.clip(np.exp(np.log(0.0688) + 0.9 * (0.55 * size + 0.84 * rng.standard_normal(n))), 0.0, 1.0)
-    cols["TOTALAREA_MODE"] = np.where(
-        present & (rng.random(n) < (1.0 - 0.4827) / BUILDING_PRESENT), np.round(total, 4), np.nan
-    )
+    cols["TOTALAREA_MODE"] = np.where(text_present(0.998, 1.0), np.round(total, 4), np.nan)
     walls = draw_codes(rng, [0.4328, 0.4361, 0.0612, 0.0352, 0.0154, 0.0118, 0.0108], n)
-    walls_missing = ~(present & (rng.random(n) < (1.0 - 0.5084) / BUILDING_PRESENT))
+    walls_missing = ~text_present(0.956, 1.0)
     cols["WALLSMATERIAL_MODE"] = categorical(
         walls,
         ["Stone, brick", "Panel", "Block", "Wooden", "Mixed", "Monolithic", "Others"],
@@ -574,7 +657,7 @@ def _building(rng: np.random.Generator, n: int) -> dict[str, object]:
         missing=walls_missing,
     )
     emergency = (rng.random(n) < 0.0143).astype(np.int16)
-    emergency_missing = ~(present & (rng.random(n) < (1.0 - 0.4740) / BUILDING_PRESENT))
+    emergency_missing = ~(present | (rng.random(n) < 0.016))
     cols["EMERGENCYSTATE_MODE"] = categorical(
         emergency, ["No", "Yes"], TABLE, "EMERGENCYSTATE_MODE", missing=emergency_missing
     )

@@ -41,6 +41,23 @@ class Scenario:
         return self.code * ID_OFFSET_STEP
 
 
+DECLARED_INCOME_FACTOR = 1.8
+"""How much more than they earn the young_high_income applicants declare."""
+
+
+def _declared_income(application: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """AMT_INCOME_TOTAL arrives :data:`DECLARED_INCOME_FACTOR` times what the applicant earns.
+
+    Applied after the target was drawn, like a feed bug: the applicants' risk follows the income they earn
+    (and the credit they can afford on it), while the service sees the income they declare. With the income
+    drawn 1.8x higher instead, the generator's affordability terms made the population as safe as the
+    baseline, and its predictions would not drift.
+    """
+    out = application.copy()
+    out["AMT_INCOME_TOTAL"] = out["AMT_INCOME_TOTAL"] * DECLARED_INCOME_FACTOR
+    return out
+
+
 EXT_SOURCE_BUG_SHARE = 0.5
 """Share of the applications hit by the ext_source_bug."""
 
@@ -63,9 +80,11 @@ SCENARIOS: dict[str, Scenario] = {
     for s in (
         Scenario(
             "young_high_income",
-            "younger applicants (ages pulled toward 21, few pensioners) declaring 1.8x higher incomes",
+            "younger applicants (ages pulled toward 21, few pensioners) declaring "
+            f"{DECLARED_INCOME_FACTOR:g}x the income they earn (their risk follows what they earn)",
             code=1,
-            shift=PopulationShift(age_factor=0.55, pensioner_factor=0.25, income_factor=1.8),
+            shift=PopulationShift(age_factor=0.55, pensioner_factor=0.25),
+            corrupt=_declared_income,
         ),
         Scenario(
             "ext_source_bug",
