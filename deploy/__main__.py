@@ -232,9 +232,15 @@ def _split_image(image: str) -> dict[str, Any]:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from helm_python import HelmError
+
     from deploy.chart import load_values, render
 
-    rendered = render(load_values(args.values, args.set), release=args.release, namespace=args.namespace)
+    try:
+        rendered = render(load_values(args.values, args.set), release=args.release, namespace=args.namespace)
+    except HelmError as exc:
+        print(f"the chart refused these values: {exc}", file=sys.stderr)
+        return 2
     text = rendered.to_yaml()
     if args.output is None:
         sys.stdout.write(text)

@@ -71,7 +71,7 @@ def test_pod_runs_scoring_and_drift_sidecar_sharing_the_spool() -> None:
     settings = rendered("defaults").find("ConfigMap", "-settings")[0]["data"]
     assert settings["CREDIT_SCORING_SPOOL_DIR"] == settings["CREDIT_SCORING_MONITOR_SPOOL_DIR"] == spool.pop()
     assert settings["CREDIT_SCORING_MONITOR_HOST"] == "0.0.0.0"
-    # no decision store until the chart has a database URL: a SQLite file would outgrow the state emptyDir
+    # no decision store unless decisionStore.enabled: a SQLite file would outgrow the state emptyDir
     assert settings["CREDIT_SCORING_MONITOR_DECISION_STORE_URL"] == "none"
     assert monitor["command"][:4] == ["python", "-m", "monitoring", "serve"]
     volumes = {v["name"]: v for v in _deployment("defaults")["spec"]["template"]["spec"]["volumes"]}

@@ -213,6 +213,19 @@ def test_render_command_writes_the_manifests(tmp_path) -> None:
     assert f"name: {NAME}" in text and "HorizontalPodAutoscaler" not in text
 
 
+def test_render_command_refuses_bad_values_with_the_reason(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("helm_python", reason="helm-python-sdk is not installed")
+    out = tmp_path / "rendered.yaml"
+    assert main(["render", "--set", "decisionStore.enabled=true", "-o", str(out)]) == 2
+    assert "missing property 'existingSecret'" in capsys.readouterr().err
+    assert not out.exists()
+    store = ["--set", "decisionStore.enabled=true", "--set", "decisionStore.existingSecret=db"]
+    assert main(["render", *store, "-o", str(out)]) == 2
+    assert "needs decisionStore.database.cidrs" in capsys.readouterr().err
+
+
 def test_fullname_matches_the_chart_helper() -> None:
     assert fullname("prod") == NAME
     assert fullname("credit-scoring") == "credit-scoring"

@@ -115,3 +115,56 @@ checkov findings the chart accepts on purpose, as checkov skip annotations (reas
 {{- end }}
 {{- toYaml $out }}
 {{- end }}
+
+{{/* Whether the performance job is rendered ("true" or empty): it needs the decision store. */}}
+{{- define "credit-scoring.performanceJobEnabled" -}}
+{{- if and .Values.decisionStore.enabled .Values.decisionStore.performanceJob.enabled }}true{{ end }}
+{{- end }}
+
+{{/* Name of the performance job's Deployment, Service, ServiceMonitor and NetworkPolicy. */}}
+{{- define "credit-scoring.performanceName" -}}
+{{- printf "%s-performance" (include "credit-scoring.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels that select the performance job's pod and Service (never the scoring pods'). */}}
+{{- define "credit-scoring.performanceSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "credit-scoring.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: performance
+{{- end }}
+
+{{/*
+The decision store's URL, read from the existing Secret (never from values or the ConfigMap), as the
+variable the sidecar and `python -m monitoring performance` both read.
+*/}}
+{{- define "credit-scoring.decisionStoreEnv" -}}
+- name: CREDIT_SCORING_MONITOR_DECISION_STORE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.decisionStore.existingSecret | quote }}
+      key: {{ .Values.decisionStore.secretKey | quote }}
+{{- end }}
+
+{{/* checkov skip of the decision store's Secret read as an environment variable (with its reason). */}}
+{{- define "credit-scoring.decisionStoreCheckovSkip" -}}
+CKV_K8S_35=the decision store URL comes from an existing Secret by secretKeyRef into CREDIT_SCORING_MONITOR_DECISION_STORE_URL, the one variable the monitoring CLI reads; it is never in values or the ConfigMap
+{{- end }}
+
+{{/* NetworkPolicy egress rule to the decision store's database (TCP port, CIDRs and peers). */}}
+{{- define "credit-scoring.databaseEgress" -}}
+{{- $db := .Values.decisionStore.database }}
+{{- if not (or $db.cidrs $db.peers) }}
+{{- fail "decisionStore.enabled with networkPolicy.enabled needs decisionStore.database.cidrs or decisionStore.database.peers: the NetworkPolicies allow egress to the database there only" }}
+{{- end }}
+- ports:
+    - port: {{ $db.port }}
+      protocol: TCP
+  to:
+    {{- range $db.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+    {{- with $db.peers }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end }}
