@@ -46,6 +46,19 @@ def start_prometheus(binary: str, config: Path, workdir: Path, port: int) -> sub
         )
 
 
+def write_prometheus_config(path: Path, rules_file: Path, ports: list[int]) -> Path:
+    """A Prometheus config at ``path``: 1 s scrapes and rule evaluations, ``rules_file``, and one job
+    ``credit-scoring`` (namespace ``test``) scraping the sidecars on 127.0.0.1 at ``ports``."""
+    targets = ", ".join(f"'127.0.0.1:{port}'" for port in ports)
+    path.write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files:\n  - {rules_file}\n"
+        "scrape_configs:\n  - job_name: credit-scoring\n"
+        f"    static_configs:\n      - targets: [{targets}]\n        labels: {{namespace: test}}\n"
+    )
+    return path
+
+
 def prometheus_query(base: str, promql: str) -> list[dict]:
     """The result vector of an instant PromQL query against the Prometheus at ``base`` (now)."""
     response = httpx.get(f"{base}/api/v1/query", params={"query": promql}, timeout=5)

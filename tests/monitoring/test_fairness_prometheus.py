@@ -24,7 +24,14 @@ from deploy.chart import CHART_DIR
 from service.applicant.groups import MONITORED
 from service.bundle import Bundle
 from tests.monitoring.fairness_records import fairlearn_numbers, with_groups
-from tests.monitoring.processes import prometheus_query, start_prometheus, start_sidecar, stop, wait_until
+from tests.monitoring.processes import (
+    prometheus_query,
+    start_prometheus,
+    start_sidecar,
+    stop,
+    wait_until,
+    write_prometheus_config,
+)
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 PROMETHEUS = shutil.which("prometheus")
@@ -66,14 +73,7 @@ def test_fleet_ratios_from_prometheus_equal_fairlearns_on_the_same_records(
         for i, (spool, port) in enumerate(zip(spools, ports, strict=True)):
             spool.mkdir()
             sidecars.append(start_sidecar(spool, bundle_dir, port, tmp_path / f"sidecar-{i}.log"))
-        config = tmp_path / "prometheus.yml"
-        targets = ", ".join(f"'127.0.0.1:{port}'" for port in ports)
-        config.write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            f"rule_files:\n  - {RULES_FILE}\n"
-            "scrape_configs:\n  - job_name: credit-scoring\n"
-            f"    static_configs:\n      - targets: [{targets}]\n        labels: {{namespace: test}}\n"
-        )
+        config = write_prometheus_config(tmp_path / "prometheus.yml", RULES_FILE, ports)
         prom_port = free_port()
         prometheus = start_prometheus(str(PROMETHEUS), config, tmp_path, prom_port)
         base = f"http://127.0.0.1:{prom_port}"

@@ -30,7 +30,14 @@ from deploy.bento_server import free_port
 from deploy.chart import CHART_DIR
 from service.bundle import Bundle
 from service.stability_bins import PSI_MIN_RECORDS, psi
-from tests.monitoring.processes import prometheus_query, start_prometheus, start_sidecar, stop, wait_until
+from tests.monitoring.processes import (
+    prometheus_query,
+    start_prometheus,
+    start_sidecar,
+    stop,
+    wait_until,
+    write_prometheus_config,
+)
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 PROMETHEUS = shutil.which("prometheus")
@@ -82,14 +89,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path):
         for i, (spool, port) in enumerate(zip(spools, ports, strict=True)):
             spool.mkdir()
             sidecars.append(start_sidecar(spool, bundle_dir, port, tmp_path / f"sidecar-{i}.log"))
-        config = tmp_path / "prometheus.yml"
-        targets = ", ".join(f"'127.0.0.1:{port}'" for port in ports)
-        config.write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            f"rule_files:\n  - {every_second_rules(tmp_path)}\n"
-            "scrape_configs:\n  - job_name: credit-scoring\n"
-            f"    static_configs:\n      - targets: [{targets}]\n        labels: {{namespace: test}}\n"
-        )
+        config = write_prometheus_config(tmp_path / "prometheus.yml", every_second_rules(tmp_path), ports)
         prom_port = free_port()
         prometheus = start_prometheus(str(PROMETHEUS), config, tmp_path, prom_port)
         fleet = Fleet(spools, f"http://127.0.0.1:{prom_port}")
