@@ -10,6 +10,7 @@ explainer service. The front door (``service/front_door.py``) calls these functi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -221,14 +222,23 @@ async def contributions(state: ScoringState, matrix: np.ndarray, *, in_worker: b
 
 async def refusal_contributions(state: ScoringState, matrix: np.ndarray) -> np.ndarray:
     """Contributions of refused rows: from the explainer service for batches beyond the local limit when it
-    is configured, else (or when it fails or is full) here, since a refusal must carry its reasons."""
+    is configured, else (or when it fails, is full or is slower than ``refusal_explainer_wait_s``) here,
+    since a refusal must carry its reasons."""
     model = state.model
     assert model is not None
-    if state.explain is not None and len(matrix) > state.settings.local_explain_max_rows:
+    settings = state.settings
+    if state.explain is not None and len(matrix) > settings.local_explain_max_rows:
         try:
-            return await contributions(state, matrix, in_worker=False)
+            return await asyncio.wait_for(
+                contributions(state, matrix, in_worker=False), settings.refusal_explainer_wait_s
+            )
         except (ExplainerUnavailableError, TooManyRequestsError) as exc:
             logger.warning("refusal reasons computed in the scoring worker: %s", exc.reason)
+        except TimeoutError:
+            logger.warning(
+                "refusal reasons computed in the scoring worker: the explainer took over %.1f s",
+                settings.refusal_explainer_wait_s,
+            )
     if len(matrix) >= THREADPOOL_MIN_ROWS:
         return await run_in_threadpool(model.scorer.contributions, matrix)
     return await contributions(state, matrix, in_worker=True)

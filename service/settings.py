@@ -36,6 +36,11 @@ class ServiceSettings(BaseSettings):
     """Give every refused applicant its principal reasons (``principal_reasons``: up to four reason codes
     with plain-language statements, from the contributions of the refused rows only); false leaves them
     out and saves that work (~50 µs of CPU per refused applicant)."""
+    refusal_explainer_wait_s: float = Field(default=2.0, gt=0)
+    """Seconds ``/score`` waits for the explainer service on the contributions of a batch's refused
+    applicants (batches beyond ``local_explain_max_rows``) before computing them in the scoring worker.
+    A restarting explainer accepts connections but answers only once its model is loaded, which can take
+    longer than the caller's timeout; the worker can always compute them, so it does not wait that long."""
     local_explain_max_rows: int = Field(default=16, ge=0)
     """``/score`` requests with ``explain`` and at most this many applicants get their reasons from the
     scoring worker itself (``pred_contrib``, one thread, ~0.1-0.3 ms a row); larger batches and ``/explain``

@@ -13,6 +13,7 @@ from tests.training.age_data import (
     generated_matrix,
     older_default_more,
     sweep_applicants,
+    younger_default_more,
 )
 from training.age_rule import (
     AGE_RULES,
@@ -101,6 +102,7 @@ def _small_config(rule: str) -> ModelingConfig:
 
 def test_with_age_excluded_no_feature_reads_it_and_age_never_changes_the_probability() -> None:
     X, y = generated_matrix()
+    y = younger_default_more(X, y)
     free = select_features(X, y, _small_config("free").selection)
     assert "DAYS_BIRTH" in free.selected, "age carries signal here: excluding it is a real change"
     outcome = train_and_evaluate(X, y, _small_config("excluded"))
