@@ -122,16 +122,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_local(commands: argparse._SubParsersAction) -> None:
-    from deploy.local_stack import DEFAULT_API_PORT, DEFAULT_MONITOR_PORT, DEFAULT_PROMETHEUS_PORT
+    from deploy.local_stack import (
+        DEFAULT_API_PORT,
+        DEFAULT_MONITOR_PORT,
+        DEFAULT_PERFORMANCE_PORT,
+        DEFAULT_PROMETHEUS_PORT,
+    )
 
     local = commands.add_parser(
         "local",
-        help="run the service, the drift sidecar and Prometheus on loopback until Ctrl-C",
-        description="Start the scoring service and the drift sidecar sharing a spool directory and, when a "
-        "prometheus binary is present, a Prometheus scraping both like the chart's ServiceMonitor with the "
-        "chart's alert rules file; print the URLs; Ctrl-C stops everything. "
+        help="run the service, drift sidecar, performance job and Prometheus on loopback until Ctrl-C",
+        description="Start the scoring service and the drift sidecar sharing a spool directory, the "
+        "performance job reading the decision store the sidecar writes and, when a prometheus binary is "
+        "present, a Prometheus scraping them like the chart's ServiceMonitor with the chart's alert rules "
+        "file; print the URLs; Ctrl-C stops everything. "
         f"Ports on 127.0.0.1: the API on {DEFAULT_API_PORT} (BentoML's default), the sidecar's /metrics "
-        f"on {DEFAULT_MONITOR_PORT} (the chart's monitor.port), Prometheus on {DEFAULT_PROMETHEUS_PORT}. "
+        f"on {DEFAULT_MONITOR_PORT} (the chart's monitor.port), the performance job's on "
+        f"{DEFAULT_PERFORMANCE_PORT}, Prometheus on {DEFAULT_PROMETHEUS_PORT}. "
         "When one of these defaults is busy, that process gets a free port instead and one line says so; "
         "the printed URLs and stack.json show the ports used. A port given explicitly must be free, or "
         "nothing starts (exit 2); 0 picks any free port.",
@@ -170,6 +177,21 @@ def _add_local(commands: argparse._SubParsersAction) -> None:
         default=None,
         metavar="PORT",
         help=f"port of Prometheus; {explicit} [{DEFAULT_PROMETHEUS_PORT}, or a free one when it is busy]",
+    )
+    local.add_argument(
+        "--performance-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=f"port of the performance job's /metrics; {explicit} "
+        f"[{DEFAULT_PERFORMANCE_PORT}, or a free one when it is busy]",
+    )
+    local.add_argument(
+        "--performance-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between two computations of realized performance [10]",
     )
     local.add_argument(
         "--prometheus-binary", default=None, help="prometheus executable [the one on PATH, if any]"
@@ -376,6 +398,8 @@ def _local(args: argparse.Namespace) -> int:
         api_port=args.api_port,
         monitor_port=args.monitor_port,
         prometheus_port=args.prometheus_port,
+        performance_port=args.performance_port,
+        performance_interval_seconds=args.performance_interval,
         prometheus_binary=args.prometheus_binary,
         prometheus=not args.no_prometheus,
         scrape_interval_seconds=args.scrape_interval,

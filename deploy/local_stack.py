@@ -1,13 +1,15 @@
 """The whole system on one machine: ``python -m deploy local``.
 
 Starts, on loopback, what a pod and its monitoring run in a cluster: the scoring service (``bentoml serve``)
-and the drift sidecar (``python -m monitoring serve``) sharing a spool directory, and, when a ``prometheus``
-binary exists, a Prometheus that scrapes both the way the chart's ServiceMonitor does and loads the chart's
-own alert rules file (``rule_files`` points at it; nothing is copied). Only when asked to change the
-``for`` of some alerts (``--alert-for``) does it load, instead, the chart's PrometheusRule rendered by Helm
-with ``metrics.prometheusRule.alertFor`` set, exactly what a cluster would get with that value; the banner
-says so. Then it supervises them: a child that dies is restarted (as the kubelet would restart a
-container), and Ctrl-C or SIGTERM stops them all.
+and the drift sidecar (``python -m monitoring serve``) sharing a spool directory, the performance job
+(``python -m monitoring performance``) reading the decision store the sidecar writes (a SQLite file next to
+the sidecar's checkpoint unless another store is configured), and, when a ``prometheus`` binary exists, a
+Prometheus that scrapes the service and the sidecar the way the chart's ServiceMonitor does, the
+performance job too, and loads the chart's own alert rules file (``rule_files`` points at it; nothing is
+copied). Only when asked to change the ``for`` of some alerts (``--alert-for``) does it load, instead, the
+chart's PrometheusRule rendered by Helm with ``metrics.prometheusRule.alertFor`` set, exactly what a cluster
+would get with that value; the banner says so. Then it supervises them: a child that dies is restarted (as
+the kubelet would restart a container), and Ctrl-C or SIGTERM stops them all.
 
 Every child runs in its own session and process group, so a Ctrl-C in the terminal reaches only this
 launcher, which then stops each child in turn, with its process group and every process it started
@@ -16,8 +18,9 @@ process ids, restarts) is kept in ``<stack dir>/stack.json`` for tools and tests
 
 Ports (:func:`choose_ports`): by default the scoring API listens on 3000 (BentoML's default, the chart's
 ``scoring.containerPort``, the port of the README's ``curl localhost:3000`` examples), the sidecar's
-``/metrics`` on 9108 (the chart's ``monitor.port``, also ``python -m monitoring serve``'s default) and
-Prometheus on 9090 (its own default). When one of these defaults is busy, that process gets a free port
+``/metrics`` on 9108 (the chart's ``monitor.port``, also ``python -m monitoring serve``'s default), the
+performance job's on 9110 (``python -m monitoring performance``'s default) and Prometheus on 9090 (its own
+default). When one of these defaults is busy, that process gets a free port
 instead and one line says so; a port asked for explicitly must be free, or the stack does not start; 0 asks
 for any free port. The banner and ``stack.json`` show the ports actually used.
 
@@ -74,16 +77,23 @@ DEFAULT_MONITOR_PORT = 9108
 DEFAULT_PROMETHEUS_PORT = 9090
 """Port of the local Prometheus unless another is asked for: Prometheus's own default."""
 
+DEFAULT_PERFORMANCE_PORT = 9110
+"""Port of the performance job's ``/metrics`` unless another is asked for: ``python -m monitoring
+performance``'s default."""
+
 DEFAULT_PORTS: dict[str, int] = {
     "api": DEFAULT_API_PORT,
     "monitor": DEFAULT_MONITOR_PORT,
+    "performance": DEFAULT_PERFORMANCE_PORT,
     "prometheus": DEFAULT_PROMETHEUS_PORT,
 }
-"""Default port of each process of the stack, by role (``api``, ``monitor``, ``prometheus``)."""
+"""Default port of each process of the stack, by role (``api``, ``monitor``, ``performance``,
+``prometheus``)."""
 
 PORT_OPTIONS: dict[str, str] = {
     "api": "--api-port",
     "monitor": "--monitor-port",
+    "performance": "--performance-port",
     "prometheus": "--prometheus-port",
 }
 """Command-line option of ``python -m deploy local`` that sets the port of each role."""
@@ -91,9 +101,16 @@ PORT_OPTIONS: dict[str, str] = {
 ROLE_NAMES: dict[str, str] = {
     "api": "the scoring API",
     "monitor": "the drift sidecar",
+    "performance": "the performance job",
     "prometheus": "Prometheus",
 }
 """How messages name the process playing each role."""
+
+PERFORMANCE_JOB = "credit-scoring-performance"
+"""``job`` and ``service`` label of the performance job's series in the local Prometheus."""
+
+DECISION_STORE_VARIABLE = "CREDIT_SCORING_MONITOR_DECISION_STORE_URL"
+"""The sidecar's setting of the decision store URL, read by the performance job as well."""
 
 
 @dataclass
@@ -115,6 +132,12 @@ class StackConfig:
     prometheus_port: int | None = None
     """Port of Prometheus: ``None`` for :data:`DEFAULT_PROMETHEUS_PORT`, or a free one when it is busy; 0
     for any free port; any other port must be free."""
+    performance_port: int | None = None
+    """Port of the performance job's ``/metrics``: ``None`` for :data:`DEFAULT_PERFORMANCE_PORT`, or a free
+    one when it is busy; 0 for any free port; any other port must be free."""
+    performance_interval_seconds: float = 10.0
+    """Seconds between two computations of the performance job (its own default, 300, suits a cluster;
+    a demo wants outcomes to show within a scrape or two)."""
     prometheus_binary: str | None = None
     """Path of the ``prometheus`` executable; default: found on ``PATH``."""
     prometheus: bool = True
@@ -287,6 +310,23 @@ def scrape_targets(api_port: int, monitor_port: int) -> list[dict[str, Any]]:
     return targets
 
 
+def performance_target(port: int) -> dict[str, Any]:
+    """The scrape target of the performance job, labelled like the sidecar's targets
+    (:func:`scrape_targets`) but with a ``job``/``service`` of its own (:data:`PERFORMANCE_JOB`)."""
+    return {
+        "path": "/metrics",
+        "target": f"{LOOPBACK}:{port}",
+        "labels": {
+            "job": PERFORMANCE_JOB,
+            "namespace": LOCAL_NAMESPACE,
+            "service": PERFORMANCE_JOB,
+            "endpoint": "metrics",
+            "container": "performance",
+            "pod": f"{PERFORMANCE_JOB}-local",
+        },
+    }
+
+
 def rules_for_prometheus(alert_for: dict[str, str], directory: Path) -> Path:
     """The rules file the local Prometheus loads.
 
@@ -380,6 +420,10 @@ class LocalStack:
         (self.stack_dir / "logs").mkdir(parents=True, exist_ok=True)
         prometheus = self._prometheus_binary()
         wanted = {"api": c.api_port, "monitor": c.monitor_port}
+        if self.store_url is not None:
+            wanted["performance"] = c.performance_port
+            if self.store_url.startswith("sqlite:///"):
+                Path(self.store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         if prometheus is not None:
             wanted["prometheus"] = c.prometheus_port
         chosen = choose_ports(wanted, DEFAULT_PORTS)
@@ -387,6 +431,10 @@ class LocalStack:
         for notice in chosen.notices:
             self.log(notice)
         self.children = [self._service(), self._sidecar()]
+        if self.store_url is not None:
+            self.children.append(self._performance_job(self.store_url))
+        else:
+            self.log("the decision store is off (decision-store-url none): no performance job")
         if prometheus is not None:
             self.children.append(self._prometheus(prometheus))
         else:
@@ -418,6 +466,22 @@ class LocalStack:
             args += [f"--{name.lstrip('-')}", value]
         return args
 
+    @property
+    def store_url(self) -> str | None:
+        """The decision store the sidecar writes and the performance job reads; ``None`` when it is off.
+
+        The sidecar's own choice: its ``decision-store-url`` option, else its environment variable, else
+        the SQLite file ``decisions.sqlite`` next to its checkpoint (``<state-dir>`` or
+        ``<spool>/.drift-sidecar``).
+        """
+        options = {name.lstrip("-"): value for name, value in self.config.monitor_options.items()}
+        url = options.get("decision-store-url") or os.environ.get(DECISION_STORE_VARIABLE)
+        if url is not None:
+            return None if url.strip().lower() == "none" else url
+        state_dir = options.get("state-dir")
+        base = Path(state_dir).resolve() if state_dir else self.config.spool / ".drift-sidecar"
+        return f"sqlite:///{base / 'decisions.sqlite'}"
+
     def _sidecar(self) -> Child:
         argv = [
             self.config.python, "-m", "monitoring", "serve", *self.sidecar_arguments(),
@@ -426,11 +490,23 @@ class LocalStack:
         log = self.stack_dir / "logs" / "sidecar.log"
         return Child("sidecar", argv, self._base_env(), REPO_ROOT, log, self.url("monitor", "/readyz"))
 
+    def _performance_job(self, store_url: str) -> Child:
+        argv = [
+            self.config.python, "-m", "monitoring", "performance", "--store-url", store_url,
+            "--host", LOOPBACK, "--port", str(self.ports["performance"]),
+            "--interval-seconds", f"{self.config.performance_interval_seconds:g}",
+        ]  # fmt: skip
+        log = self.stack_dir / "logs" / "performance.log"
+        ready = self.url("performance", "/readyz")
+        return Child("performance", argv, self._base_env(), REPO_ROOT, log, ready)
+
     def _prometheus(self, binary: str) -> Child:
         directory = self.stack_dir / "prometheus"
         directory.mkdir(parents=True, exist_ok=True)
         config_file = directory / "prometheus.yml"
         targets = scrape_targets(self.ports["api"], self.ports["monitor"])
+        if "performance" in self.ports:
+            targets.append(performance_target(self.ports["performance"]))
         self.rules_file = rules_for_prometheus(self.config.alert_for, directory)
         config_file.write_text(
             prometheus_config(targets, self.config.scrape_interval_seconds, self.rules_file)
@@ -446,7 +522,8 @@ class LocalStack:
         return Child("prometheus", argv, dict(os.environ), directory, log, self.url("prometheus", "/-/ready"))
 
     def url(self, role: str, path: str = "") -> str:
-        """URL of ``path`` on the process playing ``role`` (``api``, ``monitor``, ``prometheus``)."""
+        """URL of ``path`` on the process playing ``role`` (``api``, ``monitor``, ``performance``,
+        ``prometheus``)."""
         return f"http://{LOOPBACK}:{self.ports[role]}{path}"
 
     # -- running -----------------------------------------------------------------------------------------
@@ -531,6 +608,7 @@ class LocalStack:
                 "api": self.url("api"),
                 "monitor": self.url("monitor"),
                 "drift_report": self.url("monitor", "/report"),
+                **({"performance": self.url("performance")} if "performance" in self.ports else {}),
                 **({"prometheus": self.url("prometheus")} if "prometheus" in self.ports else {}),
             },
             "processes": {
@@ -544,6 +622,7 @@ class LocalStack:
                 for child in self.children
             },
             "report_command": self.report_command(),
+            "decision_store": _without_password(self.store_url),
         }
 
     def write_state(self) -> None:
@@ -587,6 +666,12 @@ class LocalStack:
             f"  service metrics   {self.url('api', '/metrics')}",
             f"  sidecar metrics   {self.url('monitor', '/metrics')}",
         ]
+        if "performance" in self.ports:
+            lines.append(
+                f"  performance job   {self.url('performance', '/metrics')}  (realized performance from the "
+                f"decision store {_shown_store(self.store_url)}, every "
+                f"{self.config.performance_interval_seconds:g} s)"
+            )
         if "prometheus" in self.ports:
             lines += [
                 f"  Prometheus        {self.url('prometheus', '/')}  "
@@ -600,12 +685,29 @@ class LocalStack:
             "or write it to a file:",
             f"                    {report})",
             f"  demo traffic      {python} -m training traffic --url {self.url('api')} "
-            "--scenario young_high_income",
+            f"--scenario young_high_income --outcomes-after 60 --outcomes-url {self.url('monitor')}",
             f"  logs, spool       {_shown(str(self.stack_dir))}/",
             "Ctrl-C stops everything.",
             "",
         ]
         return "\n".join(lines)
+
+
+def _without_password(url: str | None) -> str | None:
+    """``url`` with its password, if any, replaced by ``***`` (for ``stack.json`` and the banner)."""
+    if url is None or "@" not in url or "://" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    credentials, _, host = rest.rpartition("@")
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+def _shown_store(url: str | None) -> str:
+    """The store as the banner shows it: a SQLite file by its (short) path, another URL without password."""
+    if url is not None and url.startswith("sqlite:///"):
+        return _shown(url.removeprefix("sqlite:///"))
+    return str(_without_password(url))
 
 
 def _shown(path: str) -> str:

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitoring import store_schema as schema
+from monitoring.performance import accepted_holdout_auc
 from monitoring.records import ParsedBatch
 from service.bundle import Bundle
 
@@ -197,6 +198,14 @@ class DecisionRecorder:
             )
         )
         new = sorted(tags - known)
+        accepted_auc = accepted_holdout_auc(self.bundle)
+        if known and accepted_auc is not None:  # stored before the store kept it
+            connection.execute(
+                update(schema.models)
+                .where(schema.models.c.model_tag.in_(sorted(known)))
+                .where(schema.models.c.holdout_accepted_auc.is_(None))
+                .values(holdout_accepted_auc=accepted_auc)
+            )
         if new:
             holdout_auc = self.bundle.metrics.get("holdout_auc")
             cost = self.bundle.cost
@@ -211,6 +220,7 @@ class DecisionRecorder:
                         "cost_true_positive": cost.true_positive,
                         "cost_true_negative": cost.true_negative,
                         "holdout_auc": None if holdout_auc is None else float(holdout_auc),
+                        "holdout_accepted_auc": accepted_auc,
                     }
                     for tag in new
                 ],

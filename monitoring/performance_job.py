@@ -24,6 +24,20 @@ from monitoring.performance import JoinCounts, MonthPerformance
 
 log = logging.getLogger(__name__)
 
+MODEL_GAUGES = (
+    (
+        "holdout_auc",
+        "credit_scoring_model_holdout_auc",
+        "The bundle's holdout ROC AUC on every holdout applicant.",
+    ),
+    (
+        "holdout_accepted_auc",
+        "credit_scoring_model_holdout_accepted_auc",
+        "The bundle's holdout ROC AUC on the applicants its threshold accepts: the realized AUC's baseline.",
+    ),
+)
+"""Per model tag: (attribute of MonthPerformance, metric name, help)."""
+
 MONTH_GAUGES = (
     (
         "auc",
@@ -104,14 +118,11 @@ class PerformanceCollector:
                 for b in m.bands:
                     _add(family, [m.model_tag, m.decision_month, str(b.band)], getattr(b, attribute))
             yield family
-        holdout = GaugeMetricFamily(
-            "credit_scoring_model_holdout_auc",
-            "The bundle's holdout ROC AUC, the baseline of the realized AUC.",
-            labels=["model_tag"],
-        )
-        for tag, value in sorted({m.model_tag: m.holdout_auc for m in months}.items()):
-            _add(holdout, [tag], value)
-        yield holdout
+        for attribute, name, help_text in MODEL_GAUGES:
+            family = GaugeMetricFamily(name, help_text, labels=["model_tag"])
+            for tag, value in sorted({m.model_tag: getattr(m, attribute) for m in months}.items()):
+                _add(family, [tag], value)
+            yield family
         left_out = GaugeMetricFamily(
             "credit_scoring_outcomes_left_out",
             "Stored outcomes left out of the figures, by reason (on_refused, before_decision, unmatched).",

@@ -8,15 +8,19 @@ Three tables (times are UTC, stored without a zone so that SQLite and PostgreSQL
   AUC), written by the sidecar when it first stores a decision of that tag;
 - ``outcomes``: per applicant id or request id, whether the loan defaulted and when that was observed.
 
-No SQL is written by hand: inserts that skip existing keys use each dialect's own ``insert ... on conflict
-do nothing`` construct (:func:`insert_ignoring_duplicates`).
+No SQL dialect is written by hand: inserts that skip existing keys use each dialect's own ``insert ... on
+conflict do nothing`` construct (:func:`insert_ignoring_duplicates`), and a column added by a later version
+to an existing store is added with ``ALTER TABLE ... ADD COLUMN`` (standard SQL, identical in both) and a
+column definition the dialect compiles (:func:`ensure_schema`).
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     Column,
     Connection,
@@ -30,9 +34,11 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    inspect,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.sql.dml import Insert
 
 REQUEST_ID_LENGTH = 128
@@ -75,8 +81,11 @@ models = Table(
     Column("cost_true_positive", Double(), nullable=False),
     Column("cost_true_negative", Double(), nullable=False),
     Column("holdout_auc", Double(), nullable=True),
+    Column("holdout_accepted_auc", Double(), nullable=True),
 )
-"""The served threshold, cost weights and holdout AUC of each model tag that has stored decisions."""
+"""The served threshold, cost weights and holdout AUC of each model tag that has stored decisions;
+``holdout_accepted_auc`` is the holdout AUC on the applicants the threshold accepts, the baseline of a
+realized AUC (which only accepted applicants can have); null when the bundle cannot give it."""
 
 outcomes = Table(
     "outcomes",
@@ -119,8 +128,38 @@ def _sqlite_wal(connection: object, _record: object) -> None:
 
 
 def ensure_schema(bind: Engine | Connection) -> None:
-    """Create the tables that do not exist yet (safe to call from every process, every start)."""
+    """Create the tables that do not exist yet and add the nullable columns a store created by an earlier
+    version lacks (safe to call from every process, every start)."""
     metadata.create_all(bind, checkfirst=True)
+    with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
+        _add_missing_columns(connection)
+        if isinstance(bind, Engine):
+            connection.commit()
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for every nullable column of :data:`metadata` an existing table lacks.
+
+    The column's definition is compiled by the connection's dialect; PostgreSQL skips a column another
+    process added meanwhile (``IF NOT EXISTS``); on SQLite the database lock orders concurrent writers, and
+    a writer that loses the race fails its transaction, which the sidecar retries."""
+    inspector = inspect(connection)
+    preparer = connection.dialect.identifier_preparer
+    if_not_exists = "IF NOT EXISTS " if connection.dialect.name == "postgresql" else ""
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise RuntimeError(
+                    f"the decision store's table {table.name} lacks the required column {column.name}: "
+                    "it was created by an incompatible version; point the store at a new database"
+                )
+            definition = CreateColumn(column).compile(dialect=connection.dialect)
+            connection.execute(
+                DDL(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {if_not_exists}{definition}")
+            )
 
 
 def insert_ignoring_duplicates(engine: Engine, table: Table) -> Insert:

@@ -304,6 +304,7 @@ def _add_export_parser(commands: argparse._SubParsersAction) -> None:
 
 def _add_traffic_parser(commands: argparse._SubParsersAction) -> None:
     from training.traffic import DEFAULT_BATCH_SIZE, DEFAULT_EXPLAIN_EVERY, DEFAULT_RATE, FORMS
+    from training.traffic_outcomes import DEFAULT_OUTCOMES_BATCH, DEFAULT_OUTCOMES_SHARE, DEFAULT_OUTCOMES_URL
 
     traffic = commands.add_parser(
         "traffic",
@@ -366,6 +367,33 @@ def _add_traffic_parser(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=1,
         help="seed of the generator; training uses 0, so the default sends unseen applicants (default: 1)",
+    )
+    traffic.add_argument(
+        "--outcomes-after",
+        type=_non_negative_float,
+        default=None,
+        metavar="SECONDS",
+        help="send the outcomes the generator drew for accepted applicants (defaulted or not) this many "
+        "seconds after each phase, a simulated delay; refused applicants never get one (default: none sent)",
+    )
+    traffic.add_argument(
+        "--outcomes-url",
+        default=DEFAULT_OUTCOMES_URL,
+        help="base URL serving POST /outcomes: the drift sidecar (or the performance job) "
+        "(default: %(default)s)",
+    )
+    traffic.add_argument(
+        "--outcomes-share",
+        type=_share,
+        default=DEFAULT_OUTCOMES_SHARE,
+        help="share of accepted applicants whose loan has matured and gets an outcome; the others stay "
+        "awaiting, so the label-free estimate shows beside the realized figures (default: %(default)s)",
+    )
+    traffic.add_argument(
+        "--outcomes-batch-size",
+        type=_positive_int,
+        default=DEFAULT_OUTCOMES_BATCH,
+        help="outcomes per POST /outcomes request (default: %(default)s)",
     )
 
 
@@ -466,7 +494,12 @@ def _realism(args: argparse.Namespace) -> int:
 
 def _traffic(args: argparse.Namespace) -> int:
     from training.traffic import TrafficPlan, run
+    from training.traffic_outcomes import OutcomesPlan
 
+    if args.outcomes_after is not None and args.form != "applicant":
+        print("--outcomes-after needs --form applicant: the outcomes come with the generated applicant "
+              "documents", file=sys.stderr)  # fmt: skip
+        return 2
     if args.applicants is not None and args.scenario is None:
         print("--applicants sizes the drift-scenario phase: give --scenario, or size the baseline with "
               "--baseline-applicants", file=sys.stderr)  # fmt: skip
@@ -481,6 +514,14 @@ def _traffic(args: argparse.Namespace) -> int:
         explain_every=args.explain_every,
         seed=args.seed,
         form=args.form,
+        outcomes=None
+        if args.outcomes_after is None
+        else OutcomesPlan(
+            after_seconds=args.outcomes_after,
+            url=args.outcomes_url,
+            share=args.outcomes_share,
+            batch_size=args.outcomes_batch_size,
+        ),
     )
     if not plan.phases():
         print("nothing to send: --baseline-applicants 0 and no --scenario", file=sys.stderr)
@@ -490,7 +531,8 @@ def _traffic(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
         return 1
-    return 0 if all(report.scored for report in reports) else 1
+    outcomes_failed = any(report.outcomes is not None and report.outcomes.failed for report in reports)
+    return 0 if all(report.scored for report in reports) and not outcomes_failed else 1
 
 
 def _export_load_data(args: argparse.Namespace) -> int:
@@ -631,4 +673,18 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or a positive number of seconds, got {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1, got {text}")
     return value

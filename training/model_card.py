@@ -99,6 +99,7 @@ def _performance(bundle: Bundle, m: dict[str, Any]) -> str:
 |---|---:|
 | cross-validated ROC AUC (training split) | {_fmt(m.get("cv_auc_mean"))} ± {_fmt(m.get("cv_auc_std"))} |
 | holdout ROC AUC | {_fmt(m.get("holdout_auc"))} |
+| holdout ROC AUC of the accepted applicants (realized AUC baseline) | {_fmt(m.get("holdout_auc_accepted"))} |
 | Brier score | {_fmt(m.get("brier"))} |
 | cost per 1,000 applicants at the threshold {bundle.threshold:.4f} | {_fmt(m.get("cost_at_threshold"))} |
 | cost per 1,000 at threshold 0.5 | {_fmt(m.get("cost_at_0_5"))} |

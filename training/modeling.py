@@ -143,6 +143,15 @@ def _auc(y: np.ndarray, proba: np.ndarray) -> float:
     return float(roc_auc_score(y, proba))
 
 
+def _accepted_auc(y: np.ndarray, proba: np.ndarray, refuse: np.ndarray) -> float | None:
+    """AUC on the rows the threshold accepts (what realized performance can be compared with, since refused
+    applicants never get an outcome); ``None`` when they hold a single class."""
+    y_accepted = np.asarray(y)[~refuse]
+    if len(np.unique(y_accepted)) < 2:
+        return None
+    return _round(_auc(y_accepted, proba[~refuse]))
+
+
 def _round(value: float, digits: int = 6) -> float:
     return float(round(float(value), digits))
 
@@ -372,6 +381,7 @@ def _holdout_metrics(
         "cv_auc_mean": _round(tuning.cv.auc_mean),
         "cv_auc_std": _round(tuning.cv.auc_std),
         "holdout_auc": candidates["lightgbm"]["holdout_auc"],
+        "holdout_auc_accepted": _accepted_auc(y_ho, proba, refuse),
         "brier": candidates["lightgbm"]["holdout_brier"],
         "threshold": _round(threshold),
         "oof_cost_at_threshold": _round(oof_cost, 3),
@@ -487,7 +497,8 @@ def train_and_evaluate(
     ``cost_ratio_vs_true`` (cost at the tuned threshold / lowest cost any threshold reaches on the true
     probability). ``tracker`` receives one row per candidate.
 
-    Metrics (all JSON-serialisable): ``cv_auc_mean``, ``cv_auc_std``, ``holdout_auc``, ``brier``,
+    Metrics (all JSON-serialisable): ``cv_auc_mean``, ``cv_auc_std``, ``holdout_auc``,
+    ``holdout_auc_accepted`` (the holdout rows the threshold accepts; ``None`` for one class), ``brier``,
     ``threshold``, ``cost_at_threshold``, ``cost_at_0_5``, ``cost_at_0_07``, ``oof_cost_at_threshold``,
     ``confusion_matrix`` (``tp, fp, tn, fn``), ``recall``, ``precision``, ``refusal_rate``,
     ``candidates`` (per candidate: CV and holdout AUC, Brier, durations), ``tuning``, ``durations``, row

@@ -7,7 +7,8 @@ column names (raw, Kaggle's ``365243`` and ``XNA`` included; :mod:`training.docu
 the model's features. With ``--scenario`` a second phase follows with applicants from that drift scenario,
 so the drift sidecar's gauges and the alerts can be watched as they change. ``--form features`` sends the
 model's feature vectors instead, built by training's code (names from the service's ``GET /spec``), as a
-caller with a feature store would.
+caller with a feature store would. With ``--outcomes-after SECONDS``, the outcomes the generator drew for
+the accepted applicants follow each phase after that simulated delay (:mod:`training.traffic_outcomes`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 import httpx
 import numpy as np
 import pandas as pd
+
+from training.traffic_outcomes import DelayedOutcomes, OutcomesPlan, OutcomesReport
 
 DEFAULT_RATE = 200.0
 """Applicants per second sent by default."""
@@ -69,6 +72,11 @@ class TrafficReport:
     """Wall-clock duration of the phase."""
     example_refusal: dict | None = None
     """The first refused result that carried principal reasons, to show what an applicant is told."""
+    accepted: dict[str, str] = field(default_factory=dict)
+    """Request id the service gave each accepted applicant, by the applicant's id (what the outcomes are
+    sent by, :mod:`training.traffic_outcomes`)."""
+    outcomes: OutcomesReport | None = None
+    """What sending the phase's outcomes did, when they were sent."""
 
     def summary(self) -> str:
         """One line for the terminal."""
@@ -129,19 +137,26 @@ def generated_features(
     return features.reindex(columns=list(feature_names)).head(n_applicants)
 
 
-def generated_documents(n_applicants: int, *, seed: int, scenario: str | None = None) -> list[dict]:
-    """Applicant documents of ``n_applicants`` freshly generated applicants, raw as a lender would send them.
+def generated_applicants(
+    n_applicants: int, *, seed: int, scenario: str | None = None
+) -> tuple[list[dict], list[int | None]]:
+    """Applicant documents of ``n_applicants`` freshly generated applicants, raw as a lender would send them,
+    with each applicant's outcome as the generator drew it (its ``TARGET``: 1 defaulted, 0 repaid; ``None``
+    for an applicant of the unlabelled table).
 
-    Applicants come from both the labelled and the unlabelled application tables of the generator (the
-    service never sees labels), as for :func:`generated_features`.
+    Applicants come from the labelled application table first, then the unlabelled one, as for
+    :func:`generated_features`. The documents never carry the outcome: the service never sees labels; it is
+    what :mod:`training.traffic_outcomes` reports later.
     """
     from training.documents import tables_to_documents
     from training.synthetic import generate
 
     tables = generate(n_applicants, seed=seed, scenario=scenario).tables
     documents = tables_to_documents(tables, keep_ids=False)
+    targets: list[int | None] = [int(t) for t in tables["application_train"]["TARGET"]]
     documents += tables_to_documents(tables, application="application_test", keep_ids=False)
-    return documents[:n_applicants]
+    targets += [None] * (len(documents) - len(targets))
+    return documents[:n_applicants], targets[:n_applicants]
 
 
 def document_requests(documents: Sequence[dict], id_prefix: str) -> list[dict]:
@@ -241,6 +256,11 @@ def _post_batch(client: httpx.Client, endpoint: str, content: str, count: int, r
             results = answer.json()["results"]
             report.scored += len(results)
             report.refused += sum(result["decision"] == "refuse" for result in results)
+            report.accepted.update(
+                (result["id"], result["request_id"])
+                for result in results
+                if result["decision"] == "accept" and "request_id" in result
+            )
             if report.example_refusal is None:
                 report.example_refusal = next((r for r in results if r.get("principal_reasons")), None)
             return
@@ -275,6 +295,9 @@ class TrafficPlan:
     """Seed of the generator (training uses 0 by default, so these are applicants the model never saw)."""
     form: str = "applicant"
     """``applicant``: applicant documents; ``features``: the model's feature vectors (see :data:`FORMS`)."""
+    outcomes: OutcomesPlan | None = None
+    """Send the outcomes of accepted applicants after a simulated delay (applicant form only); ``None``
+    sends none."""
 
     def phases(self) -> list[tuple[str, str | None, int]]:
         """(label, scenario, applicants) of each phase, in order."""
@@ -287,15 +310,25 @@ class TrafficPlan:
 
 
 def run(plan: TrafficPlan, log: Callable[[str], None] = print) -> list[TrafficReport]:
-    """Send every phase of ``plan`` and return their reports."""
+    """Send every phase of ``plan`` and return their reports.
+
+    With ``plan.outcomes``, each phase's outcomes are sent ``after_seconds`` after the phase, while the next
+    phase goes on; ``run`` returns once they are all sent.
+    """
     if plan.form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {plan.form!r}")
+    if plan.outcomes is not None and plan.form != "applicant":
+        raise ValueError("outcomes are sent for applicant documents only (--form applicant)")
     names = feature_names_from_spec(plan.url)  # also waits until the service is ready
+    outcomes = DelayedOutcomes(plan.outcomes, log) if plan.outcomes is not None else None
     reports = []
     for label, scenario, count in plan.phases():
+        targets: dict[str, int | None] = {}
         if plan.form == "applicant":
             log(f"{label}: generating {count:,} applicants with their credit history...")
-            requests = document_requests(generated_documents(count, seed=plan.seed, scenario=scenario), label)
+            documents, drawn = generated_applicants(count, seed=plan.seed, scenario=scenario)
+            requests = document_requests(documents, label)
+            targets = {request["id"]: target for request, target in zip(requests, drawn, strict=True)}
         else:
             log(f"{label}: generating {count:,} applicants ({len(names)} features)...")
             frame = generated_features(count, names, seed=plan.seed, scenario=scenario)
@@ -311,4 +344,10 @@ def run(plan: TrafficPlan, log: Callable[[str], None] = print) -> list[TrafficRe
         )
         log(report.summary())
         reports.append(report)
+        if outcomes is not None:
+            report.outcomes = outcomes.schedule(
+                label, report.scored, report.refused, report.accepted, targets
+            )
+    if outcomes is not None:
+        outcomes.wait()
     return reports

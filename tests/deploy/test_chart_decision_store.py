@@ -277,7 +277,8 @@ def test_realized_auc_alert_fires_on_the_labels_of_the_job_scrape(tmp_path: Path
     rules_path = tmp_path / "rules.yaml"
     rules_path.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
     inputs = [
-        series("credit_scoring_model_holdout_auc", 0.8, model_tag=tag),
+        series("credit_scoring_model_holdout_auc", 0.95, model_tag=tag),  # every applicant: not the baseline
+        series("credit_scoring_model_holdout_accepted_auc", 0.8, model_tag=tag),
         series("credit_scoring_realized_auc", 0.8 - 2 * margin, model_tag=tag, decision_month=month),
         series("credit_scoring_realized_outcomes", least, model_tag=tag, decision_month=month),
         # a month within the margin and one with too few outcomes stay silent

@@ -40,8 +40,18 @@ EXPECTED_PANELS = {
         "Payload records written and dropped",
         "Sidecar faults",
         "Checkpoint age",
+        "Realized performance (accepted applicants with outcomes)",
+        "About realized performance",
+        "Realized AUC by model and decision month against the accepted applicants' holdout AUC",
+        "Label-free estimated AUC beside realized AUC",
+        "Bad rate by score band against predicted probability",
+        "Outcomes received against accepted decisions",
+        "Outcomes left out and age of the last performance computation",
     ],
 }
+
+REALIZED_ROW = "Realized performance (accepted applicants with outcomes)"
+"""The drift dashboard's row of realized performance (issue 15)."""
 
 
 def test_both_dashboards_ship() -> None:
@@ -58,10 +68,46 @@ def test_dashboard_has_expected_panels_and_unique_ids(path) -> None:
     ids = [p["id"] for p in panels(dashboard)]
     assert len(ids) == len(set(ids))
     for panel in panels(dashboard):
-        if panel["type"] != "row":
+        if panel["type"] == "text":  # words only, no query
+            assert panel["options"]["content"].strip() and panel["description"], panel["title"]
+            assert "targets" not in panel, panel["title"]
+        elif panel["type"] != "row":
             assert panel["targets"], panel["title"]
             assert panel["datasource"]["uid"] == "${datasource}"
             assert panel["description"], panel["title"]
+
+
+def row_panels(dashboard: dict, title: str) -> list[dict]:
+    """The panels laid out under the row ``title`` (up to the next row)."""
+    ordered = sorted(dashboard["panels"], key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))
+    start = next(i for i, p in enumerate(ordered) if p["type"] == "row" and p["title"] == title)
+    end = next((i for i in range(start + 1, len(ordered)) if ordered[i]["type"] == "row"), len(ordered))
+    return ordered[start + 1 : end]
+
+
+def test_realized_performance_row_says_refused_applicants_never_get_an_outcome() -> None:
+    """Issue 15: the row shows realized AUC against holdout, the label-free estimate, bad rate by band and
+    outcomes against accepted decisions, and says in words that its figures are on accepted applicants."""
+    (path,) = [p for p in DASHBOARD_FILES if p.name == "credit-scoring-drift.json"]
+    row = row_panels(load(path), REALIZED_ROW)
+    assert [p["title"] for p in row] == EXPECTED_PANELS[path.name][-6:]
+    (text,) = [p for p in row if p["type"] == "text"]
+    assert "Refused applicants never get an outcome" in text["options"]["content"]
+    assert "accepted applicants only" in text["options"]["content"]
+    read = {t["expr"] for p in row for t in p.get("targets", [])}
+    for metric in (
+        "credit_scoring_realized_auc",
+        "credit_scoring_model_holdout_auc",
+        "credit_scoring_model_holdout_accepted_auc",
+        "credit_scoring_estimated_auc",
+        "credit_scoring_realized_band_bad_rate",
+        "credit_scoring_realized_outcomes",
+        "credit_scoring_stored_decisions_accepted",
+    ):
+        assert any(metric + "{" in expr for expr in read), metric
+    for panel in row:
+        if panel["type"] != "text" and "left out" not in panel["title"]:
+            assert "Refused applicants never get an outcome" in panel["description"], panel["title"]
 
 
 @pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)

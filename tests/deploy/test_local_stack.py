@@ -23,6 +23,7 @@ from deploy.chart import CHART_DIR
 from deploy.local_stack import (
     DEFAULT_API_PORT,
     DEFAULT_MONITOR_PORT,
+    DEFAULT_PERFORMANCE_PORT,
     DEFAULT_PROMETHEUS_PORT,
     PROMETHEUS_HINT,
     RULES_FILE,
@@ -30,6 +31,7 @@ from deploy.local_stack import (
     StackConfig,
     choose_ports,
     free_port,
+    performance_target,
     port_in_use,
     prometheus_config,
     resolve_model_tag,
@@ -48,6 +50,12 @@ def model_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "models" / "credit_scorer" / "latest").write_text("v2")
     monkeypatch.setenv("BENTOML_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def no_store_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision store is the sidecar's default unless a test sets the variable itself."""
+    monkeypatch.delenv("CREDIT_SCORING_MONITOR_DECISION_STORE_URL", raising=False)
 
 
 @pytest.fixture
@@ -152,24 +160,83 @@ def test_prepare_without_prometheus_prints_one_line_and_keeps_the_rest(
     monkeypatch.setattr(local_stack.shutil, "which", lambda _: None)
     lines: list[str] = []
     config = StackConfig(
-        stack_dir=tmp_path / "stack", api_port=0, monitor_port=0, monitor_options={"window-records": "2000"}
+        stack_dir=tmp_path / "stack",
+        api_port=0,
+        monitor_port=0,
+        performance_port=0,
+        monitor_options={"window-records": "2000"},
     )
     stack = LocalStack(config, log=lines.append)
     stack.prepare()
     assert lines == [PROMETHEUS_HINT]
-    assert [child.name for child in stack.children] == ["service", "sidecar"]
+    assert [child.name for child in stack.children] == ["service", "sidecar", "performance"]
     assert stack.model_tag == "credit_scorer:v2"
-    assert len(set(stack.ports.values())) == 2
-    service, sidecar = stack.children
+    assert len(set(stack.ports.values())) == 3
+    service, sidecar, performance = stack.children
     assert service.env["CREDIT_SCORING_SPOOL_DIR"] == str((tmp_path / "stack" / "spool").resolve())
     assert service.env["CREDIT_SCORING_BUNDLE_TAG"] == "credit_scorer:v2"
     assert sidecar.argv[sidecar.argv.index("--spool-dir") + 1] == service.env["CREDIT_SCORING_SPOOL_DIR"]
     assert sidecar.argv[sidecar.argv.index("--window-records") + 1] == "2000"
     assert sidecar.argv[sidecar.argv.index("--host") + 1] == "127.0.0.1"
+    # the job reads the SQLite file the sidecar writes by default: next to its checkpoint, in the spool
+    store = (tmp_path / "stack" / "spool" / ".drift-sidecar" / "decisions.sqlite").resolve()
+    assert performance.argv[performance.argv.index("--store-url") + 1] == f"sqlite:///{store}"
+    assert store.parent.is_dir()
+    assert performance.argv[performance.argv.index("--port") + 1] == str(stack.ports["performance"])
+    assert performance.argv[performance.argv.index("--interval-seconds") + 1] == "10"
+    assert performance.ready_url == stack.url("performance", "/readyz")
     banner = stack.banner()
     assert "Prometheus        not running" in banner and "Ctrl-C" in banner
     assert "-m monitoring report" in banner and "-m training traffic" in banner
     assert stack.url("monitor", "/report") in banner
+    assert stack.url("performance", "/metrics") in banner
+    assert f"--outcomes-after 60 --outcomes-url {stack.url('monitor')}" in banner
+
+
+def test_the_performance_job_reads_the_store_the_sidecar_is_told_to_write(
+    model_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_stack.shutil, "which", lambda _: None)
+    ports = {"api_port": 0, "monitor_port": 0, "performance_port": 0}
+    state_dir = tmp_path / "state"
+    stack = LocalStack(
+        StackConfig(stack_dir=tmp_path / "a", monitor_options={"state-dir": str(state_dir)}, **ports),
+        log=lambda _: None,
+    )
+    stack.prepare()
+    job = stack.children[-1]
+    assert job.argv[job.argv.index("--store-url") + 1] == f"sqlite:///{state_dir.resolve()}/decisions.sqlite"
+    url = "postgresql://scorer:secret@db:5432/scoring"
+    stack = LocalStack(
+        StackConfig(stack_dir=tmp_path / "b", monitor_options={"--decision-store-url": url}, **ports),
+        log=lambda _: None,
+    )
+    stack.prepare()
+    job = stack.children[-1]
+    assert job.argv[job.argv.index("--store-url") + 1] == url
+    stack.write_state()
+    state = json.loads((tmp_path / "b" / "stack.json").read_text())
+    assert state["decision_store"] == "postgresql://scorer:***@db:5432/scoring"
+    (job_line,) = [line for line in stack.banner().splitlines() if "performance job" in line]
+    assert "postgresql://scorer:***@db:5432/scoring" in job_line and "secret" not in job_line
+    monkeypatch.setenv("CREDIT_SCORING_MONITOR_DECISION_STORE_URL", "none")
+    lines: list[str] = []
+    stack = LocalStack(StackConfig(stack_dir=tmp_path / "c", **ports), log=lines.append)
+    stack.prepare()
+    assert [child.name for child in stack.children] == ["service", "sidecar"]
+    assert "performance" not in stack.ports
+    assert "the decision store is off (decision-store-url none): no performance job" in lines
+
+
+def test_performance_target_is_scraped_with_the_local_labels() -> None:
+    target = performance_target(4003)
+    assert target["target"] == "127.0.0.1:4003" and target["path"] == "/metrics"
+    assert (
+        target["labels"]["namespace"] == "local" and target["labels"]["job"] == "credit-scoring-performance"
+    )
+    config = yaml.safe_load(prometheus_config([target], 2.0, RULES_FILE.resolve()))
+    (static,) = config["scrape_configs"][0]["static_configs"]
+    assert static["targets"] == ["127.0.0.1:4003"] and static["labels"]["container"] == "performance"
 
 
 def test_prepare_rejects_a_port_in_use(model_store: Path, tmp_path: Path, busy_port: int) -> None:
@@ -184,6 +251,10 @@ def test_default_ports_are_bentomls_the_charts_and_prometheuss() -> None:
     assert DEFAULT_API_PORT == 3000 == values["scoring"]["containerPort"]
     assert values["monitor"]["port"] == DEFAULT_MONITOR_PORT
     assert DEFAULT_PROMETHEUS_PORT == 9090
+    from monitoring.__main__ import build_parser as monitoring_parser
+
+    job = monitoring_parser().parse_args(["performance", "--store-url", "sqlite://"])
+    assert job.port == DEFAULT_PERFORMANCE_PORT == 9110
     assert build_parser().parse_args(["local"]).api_port is None  # "not given": the default, or a fallback
 
 
@@ -241,9 +312,11 @@ def test_choose_ports_an_explicit_port_wins_over_another_processs_default() -> N
 def test_prepare_prints_the_fallback_and_every_url_and_stack_json_use_the_port_used(
     model_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy_port: int
 ) -> None:
-    monitor, prometheus = free_ports(2)
+    monitor, performance, prometheus = free_ports(3)
     monkeypatch.setattr(
-        local_stack, "DEFAULT_PORTS", {"api": busy_port, "monitor": monitor, "prometheus": prometheus}
+        local_stack,
+        "DEFAULT_PORTS",
+        {"api": busy_port, "monitor": monitor, "performance": performance, "prometheus": prometheus},
     )
     monkeypatch.setattr(local_stack.shutil, "which", lambda _: None)
     lines: list[str] = []
@@ -256,17 +329,20 @@ def test_prepare_prints_the_fallback_and_every_url_and_stack_json_use_the_port_u
         "(choose one with --api-port)",
         PROMETHEUS_HINT,
     ]
-    service, sidecar = stack.children
+    service, sidecar, job = stack.children
+    assert job.argv[job.argv.index("--port") + 1] == str(performance)
     assert service.argv[service.argv.index("--port") + 1] == str(api)
     assert service.ready_url == f"http://127.0.0.1:{api}/readyz"
     assert sidecar.argv[sidecar.argv.index("--port") + 1] == str(monitor)
     banner = stack.banner()
     assert f"http://127.0.0.1:{api}/score" in banner and f"--url http://127.0.0.1:{api} " in banner
     assert f"http://127.0.0.1:{monitor}/metrics" in banner
+    assert f"http://127.0.0.1:{performance}/metrics" in banner
     assert f":{busy_port}" not in banner
     stack.write_state()
     state = json.loads((tmp_path / "stack" / "stack.json").read_text())
-    assert state["ports"] == {"api": api, "monitor": monitor}
+    assert state["ports"] == {"api": api, "monitor": monitor, "performance": performance}
+    assert state["urls"]["performance"] == f"http://127.0.0.1:{performance}"
     assert state["urls"]["api"] == f"http://127.0.0.1:{api}"
     assert state["urls"]["monitor"] == f"http://127.0.0.1:{monitor}"
 

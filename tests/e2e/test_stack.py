@@ -1,9 +1,11 @@
 """The whole system on one machine, end to end: ``python -m deploy local`` under generated traffic.
 
 One stack for the module (a small model trained on the synthetic generator in a temporary BentoML home,
-the service, the drift sidecar and a real Prometheus loading the chart's own rules file), driven through
-the phases a user would see: normal traffic, a drift scenario, a sidecar killed with SIGKILL mid-stream,
-and Ctrl-C. Each test asks for the phases it needs, so any one of them can run alone.
+the service, the drift sidecar, the performance job and a real Prometheus loading the chart's own rules
+file), driven through the phases a user would see: normal traffic, a drift scenario, the outcomes of the
+accepted applicants of both after a short simulated delay (as ``python -m training traffic
+--outcomes-after`` sends them), a sidecar killed with SIGKILL mid-stream, and Ctrl-C. Each test asks for
+the phases it needs, so any one of them can run alone.
 
 The sidecar keeps its default ``drift_share`` and the small model keeps as many features as the main job
 (40), so dataset drift means what it means in production. The sidecar's windows differ, on purpose: 2,000
@@ -48,8 +50,14 @@ from tests.e2e.stack import (
     scrape_sum,
     wait_until,
 )
-from training.traffic import TrafficReport, document_requests, feature_names_from_spec, generated_documents
+from training.traffic import (
+    TrafficReport,
+    document_requests,
+    feature_names_from_spec,
+    generated_applicants,
+)
 from training.traffic import send as send_traffic
+from training.traffic_outcomes import DelayedOutcomes, OutcomesPlan, OutcomesReport
 
 PROMETHEUS = shutil.which("prometheus")
 RULES_FILE = REPO_ROOT / "helm" / "credit-scoring" / "rules" / "credit-scoring.rules.yaml"
@@ -76,6 +84,11 @@ DRIFT_ALERTS = ("CreditScoringDatasetDrift", "CreditScoringKeyFeatureDrift", "Cr
 DATASET_DRIFT_FOR = "10s"
 """``for`` of CreditScoringDatasetDrift in this test (the chart's ``metrics.prometheusRule.alertFor``)."""
 SCRAPE_INTERVAL_SECONDS = 1
+OUTCOMES_AFTER_SECONDS = 1
+"""Simulated delay between a phase and its outcomes (the demo's is a minute)."""
+OUTCOMES_SHARE = 0.2
+"""Share of accepted applicants whose outcome is sent: about 1,200 outcomes in all; the others stay
+awaiting one, so the label-free estimate has decisions to estimate."""
 SIDECAR_OPTIONS = {
     "window-records": WINDOW,
     "max-window-records": 2 * WINDOW,
@@ -120,20 +133,27 @@ class Stack:
     launcher: LaunchedStack
     api: str
     monitor: str
+    performance: str
     prometheus: Prometheus
     feature_names: list[str]
     scored: int = 0
     """Applicants the service scored (every 200 answer of every phase)."""
     phases: dict[str, TrafficReport] = field(default_factory=dict)
     drift_share_before: float | None = None
+    targets: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    """The generator's outcome of every applicant sent, by applicant id, per phase."""
+    outcomes: list[OutcomesReport] = field(default_factory=list)
+    """What sending the outcomes of each phase did."""
 
     def send(self, label: str, n: int, seed: int, scenario: str | None, **options) -> TrafficReport:
         """Generate ``n`` applicants and post them; the report is kept under ``label``."""
-        documents = generated_documents(n, seed=seed, scenario=scenario)
-        report = send_traffic(self.api, document_requests(documents, label), phase=label, **options)
+        documents, drawn = generated_applicants(n, seed=seed, scenario=scenario)
+        requests = document_requests(documents, label)
+        report = send_traffic(self.api, requests, phase=label, **options)
         assert report.failed == 0, report.summary()
         self.scored += report.scored
         self.phases[label] = report
+        self.targets[label] = {r["id"]: target for r, target in zip(requests, drawn, strict=True)}
         return report
 
     def sidecar_metric(self, name: str) -> float | None:
@@ -204,6 +224,7 @@ def stack(model_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     env = {**os.environ, "BENTOML_HOME": str(model_home), "BENTOML_DO_NOT_TRACK": "True"}
     options = ["--scrape-interval", str(SCRAPE_INTERVAL_SECONDS), "--stop-grace", "20"]
     options += ["--api-port", "0", "--monitor-port", "0", "--prometheus-port", "0"]  # never the defaults
+    options += ["--performance-port", "0", "--performance-interval", "1"]
     options += ["--alert-for", f"CreditScoringDatasetDrift={DATASET_DRIFT_FOR}"]
     for name, value in SIDECAR_OPTIONS.items():
         options += ["--monitor-option", f"{name}={value}"]
@@ -215,6 +236,7 @@ def stack(model_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             launcher=launcher,
             api=api,
             monitor=state["urls"]["monitor"],
+            performance=state["urls"]["performance"],
             prometheus=Prometheus(state["urls"]["prometheus"]),
             feature_names=feature_names_from_spec(api),
         )
@@ -249,6 +271,32 @@ def after_drift(after_baseline: Stack) -> Stack:
     return stack
 
 
+@pytest.fixture(scope="module")
+def after_outcomes(after_drift: Stack) -> Stack:
+    """Phase 3: the outcomes of a share of the accepted applicants of both phases, sent to the sidecar's
+    ``POST /outcomes`` by request id after a short simulated delay, as the demo traffic sends them; then
+    the performance job has computed on them and Prometheus has scraped the result."""
+    stack = after_drift
+    lines: list[str] = []
+    delayed = DelayedOutcomes(
+        OutcomesPlan(after_seconds=OUTCOMES_AFTER_SECONDS, url=stack.monitor, share=OUTCOMES_SHARE),
+        lines.append,
+    )
+    for label in ("baseline", SCENARIO):
+        report = stack.phases[label]
+        delayed.schedule(label, report.scored, report.refused, report.accepted, stack.targets[label])
+    stack.outcomes = delayed.wait()
+    for outcomes in stack.outcomes:
+        assert outcomes.failed == 0 and outcomes.sent > 0, outcomes.summary()
+    sent = sum(outcomes.sent for outcomes in stack.outcomes)
+    wait_until(
+        lambda: stack.prometheus.value("sum(credit_scoring_realized_outcomes)") == sent,
+        60,
+        f"Prometheus to scrape the performance job's figures on {sent} outcomes",
+    )
+    return stack
+
+
 def test_stack_serves_and_prometheus_scrapes_both_with_the_charts_rules(stack: Stack) -> None:
     answer = httpx.post(f"{stack.api}/score", json={"id": "smoke", "features": {}}, timeout=10)
     assert answer.status_code == 200 and answer.json()["decision"] in ("accept", "refuse")
@@ -257,14 +305,14 @@ def test_stack_serves_and_prometheus_scrapes_both_with_the_charts_rules(stack: S
         assert httpx.get(url, timeout=10).status_code == 200
     wait_until(
         lambda: (
-            len(stack.prometheus.targets()) == 2
+            len(stack.prometheus.targets()) == 3
             and all(t["health"] == "up" for t in stack.prometheus.targets())
         ),
         60,
-        "both targets up",
+        "the three targets up",
     )
     containers = {t["labels"]["container"] for t in stack.prometheus.targets()}
-    assert containers == {"scoring", "drift-monitor"}
+    assert containers == {"scoring", "drift-monitor", "performance"}
     config = yaml.safe_load((stack.launcher.stack_dir / "prometheus" / "prometheus.yml").read_text())
     (rules_file,) = config["rule_files"]
     chart_groups = yaml.safe_load(RULES_FILE.read_text())["groups"]
@@ -384,9 +432,43 @@ def test_drift_scenario_moves_the_fleet_stability_index_past_the_critical_band(a
     assert "DAYS_BIRTH" in {alert["labels"]["feature"] for alert in rule["alerts"]}
 
 
-def test_every_dashboard_query_returns_data(after_drift: Stack) -> None:
-    """Issue 5: each query of both dashboards, evaluated by the Prometheus that scraped the service and the
-    sidecar under traffic, returns at least one finite value (kube-state-metrics queries excepted)."""
+def test_outcomes_of_accepted_applicants_show_as_realized_auc_in_prometheus(after_outcomes: Stack) -> None:
+    """Issue 15: the demo traffic's outcomes reach the decision store through the sidecar, join accepted
+    decisions only, and the stack's Prometheus holds the realized AUC beside the holdout AUC and the
+    label-free estimate of the applicants still awaiting an outcome."""
+    stack = after_outcomes
+    reports = {outcomes.phase: outcomes for outcomes in stack.outcomes}
+    for label in ("baseline", SCENARIO):
+        phase, outcomes = stack.phases[label], reports[label]
+        assert outcomes.accepted == phase.scored - phase.refused > 0
+        known = sum(stack.targets[label][caller] is not None for caller in phase.accepted)
+        assert outcomes.sent == round(OUTCOMES_SHARE * known) and outcomes.stored == outcomes.sent
+        assert f"{phase.refused:,} refused applicants get none" in outcomes.summary()
+    sent = sum(outcomes.sent for outcomes in stack.outcomes)
+    defaulted = sum(outcomes.defaulted for outcomes in stack.outcomes)
+    assert 0 < defaulted < sent
+    assert stack.prometheus.value("sum(credit_scoring_realized_defaults)") == defaulted
+    assert stack.prometheus.value('max(credit_scoring_outcomes_left_out{reason="on_refused"})') == 0
+    assert stack.prometheus.value('max(credit_scoring_outcomes_left_out{reason="unmatched"})') == 0
+    (realized,) = stack.prometheus.query("credit_scoring_realized_auc")
+    assert realized["metric"]["model_tag"] == stack.launcher.state()["model_tag"]
+    assert realized["metric"]["namespace"] == "local" and realized["metric"]["container"] == "performance"
+    assert 0.5 < float(realized["value"][1]) <= 1.0
+    holdout = stack.prometheus.value("max(credit_scoring_model_holdout_auc)")
+    assert holdout is not None and 0.5 < holdout <= 1.0
+    accepted_baseline = stack.prometheus.value("max(credit_scoring_model_holdout_accepted_auc)")
+    assert accepted_baseline is not None and 0.5 < accepted_baseline < holdout  # cut off at the threshold
+    estimated = stack.prometheus.value("max(credit_scoring_estimated_auc)")
+    assert estimated is not None and 0.5 < estimated <= 1.0
+    accepted = stack.prometheus.value("sum(credit_scoring_stored_decisions_accepted)")
+    assert stack.prometheus.value("sum(credit_scoring_awaiting_outcomes)") == accepted - sent
+
+
+def test_every_dashboard_query_returns_data(after_outcomes: Stack) -> None:
+    """Issue 5: each query of both dashboards, evaluated by the Prometheus that scraped the service, the
+    sidecar and the performance job under traffic and outcomes, returns at least one finite value
+    (kube-state-metrics queries excepted)."""
+    after_drift = after_outcomes
     empty = []
     checked = 0
     for path in DASHBOARD_FILES:
@@ -406,7 +488,7 @@ def test_sidecar_killed_mid_stream_ingests_every_scored_applicant_once(after_dri
     before = stack.launcher.state()["processes"]["sidecar"]
     halfway = threading.Event()
     reports: list[TrafficReport] = []
-    documents = generated_documents(1_500, seed=13, scenario=None)
+    documents = generated_applicants(1_500, seed=13, scenario=None)[0]
 
     def note_progress(report: TrafficReport) -> None:
         if report.scored >= 500:

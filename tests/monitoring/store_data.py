@@ -35,7 +35,9 @@ def decision(
     }
 
 
-def model(tag: str = MODEL_TAG, holdout_auc: float | None = 0.75) -> dict:
+def model(
+    tag: str = MODEL_TAG, holdout_auc: float | None = 0.75, holdout_accepted_auc: float | None = None
+) -> dict:
     """One row of the ``models`` table with the default cost weights (20, 2, 1, 1)."""
     return {
         "model_tag": tag,
@@ -45,6 +47,7 @@ def model(tag: str = MODEL_TAG, holdout_auc: float | None = 0.75) -> dict:
         "cost_true_positive": 1.0,
         "cost_true_negative": 1.0,
         "holdout_auc": holdout_auc,
+        "holdout_accepted_auc": holdout_accepted_auc,
     }
 
 

@@ -19,10 +19,12 @@ from monitoring import checkpoint as ckpt
 from monitoring import store_schema as schema
 from monitoring.decision_store import DecisionRecorder
 from monitoring.ingest import Ingestor
+from monitoring.performance import accepted_holdout_auc
 from monitoring.settings import MonitorSettings
 from service.bundle import Bundle
 from tests.monitoring.postgres import PostgresServer
 from tests.monitoring.processes import scrape_value, start_sidecar, stop, wait_until
+from tests.monitoring.store_data import model, seed
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 START = datetime(2026, 3, 31, 23, 59, 59, 900_000, tzinfo=UTC)
@@ -89,6 +91,25 @@ def test_every_ingested_decision_is_stored_with_its_band_and_month(
     assert model["threshold"] == bundle.threshold
     assert model["cost_false_negative"] == bundle.cost.false_negative
     assert model["holdout_auc"] == pytest.approx(bundle.metrics["holdout_auc"])
+    assert model["holdout_accepted_auc"] is None  # this bundle can give none (no outcomes in its reference)
+
+
+def test_a_model_stored_without_its_accepted_baseline_gets_it(
+    settings: MonitorSettings, bundle: Bundle, store_url: str
+) -> None:
+    """A model row written before the store kept the accepted applicants' holdout AUC (null) is completed
+    the next time a sidecar stores one of its decisions; rows that have it are left alone."""
+    bundle = replace(bundle, metrics={**bundle.metrics, "holdout_auc_accepted": 0.64})
+    records = records_with_callers(bundle, 20)
+    seed(store_url, [], [model(str(records[0]["model_tag"]), holdout_auc=0.7), model("other:v1", 0.7, 0.61)])
+    SpoolWriter(settings.spool_dir).append(records)
+    ingestor = Ingestor(settings, bundle.feature_names, decisions=recorder(store_url, bundle))
+    assert ingestor.step() == 20 and ingestor.checkpoint()
+    with schema.open_engine(store_url).connect() as connection:
+        rows = {r["model_tag"]: r for r in connection.execute(select(schema.models)).mappings()}
+    assert rows[records[0]["model_tag"]]["holdout_accepted_auc"] == accepted_holdout_auc(bundle) == 0.64
+    assert rows[records[0]["model_tag"]]["holdout_auc"] == 0.7  # what was stored stays
+    assert rows["other:v1"]["holdout_accepted_auc"] == 0.61
 
 
 def test_records_read_again_after_a_crash_are_stored_once(

@@ -3,6 +3,7 @@ read from SQLite and a real PostgreSQL; the join follows its documented rules.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -14,8 +15,16 @@ from monitoring import store_schema as schema
 from monitoring.label_free import expected_auc
 from monitoring.outcome_store import load_outcomes
 from monitoring.outcomes import read_csv
-from monitoring.performance import brier_score, compute, join_outcomes, ks_statistic, read_store, roc_auc
-from service.bundle import CostWeights
+from monitoring.performance import (
+    accepted_holdout_auc,
+    brier_score,
+    compute,
+    join_outcomes,
+    ks_statistic,
+    read_store,
+    roc_auc,
+)
+from service.bundle import PROBABILITY_COLUMN, TARGET_COLUMN, Bundle, CostWeights
 from tests.monitoring.store_data import decision, model, seed
 from training.cost import cost_per_1000
 
@@ -144,3 +153,28 @@ def test_an_outcome_stored_before_its_decision_joins_once_the_decision_is(store_
     seed(store_url, [decision("r-1", 0.2), decision("r-2", 0.1)], [model()])
     (month,) = compute(engine)[0]
     assert (month.outcomes, month.defaults, month.auc) == (2, 1, 1.0)
+
+
+def test_the_accepted_applicants_holdout_auc_comes_from_training_else_from_the_reference_sample(
+    bundle: Bundle,
+) -> None:
+    """The baseline of the realized AUC: training's figure when the bundle records it; else the reference
+    sample's accepted rows (probability under the threshold) with their outcomes; else none."""
+    assert bundle.reference is not None
+    probability = bundle.reference[PROBABILITY_COLUMN].to_numpy()
+    defaulted = np.random.default_rng(3).random(len(probability)) < probability
+    reference = bundle.reference.assign(**{TARGET_COLUMN: defaulted.astype(int)})
+    bundle = replace(bundle, reference=reference)
+    accepted = reference[reference[PROBABILITY_COLUMN] < bundle.threshold]
+    assert 0 < len(accepted) < len(reference)
+    expected = roc_auc_score(accepted[TARGET_COLUMN], accepted[PROBABILITY_COLUMN])
+    without = replace(
+        bundle, metrics={k: v for k, v in bundle.metrics.items() if k != "holdout_auc_accepted"}
+    )
+    assert accepted_holdout_auc(without) == pytest.approx(expected, abs=1e-12)
+    assert (
+        accepted_holdout_auc(replace(bundle, metrics={**bundle.metrics, "holdout_auc_accepted": 0.61}))
+        == 0.61
+    )
+    assert accepted_holdout_auc(replace(without, reference=reference.drop(columns=[TARGET_COLUMN]))) is None
+    assert accepted_holdout_auc(replace(without, reference=None)) is None

@@ -39,7 +39,7 @@ def alert_expression() -> str:
     return rule["expr"]
 
 
-def test_prometheus_reads_the_job_and_the_alert_selects_the_month_below_the_holdout_auc(
+def test_prometheus_reads_the_job_and_the_alert_selects_the_month_below_the_accepted_holdout_auc(
     tmp_path: Path,
 ) -> None:
     rng = np.random.default_rng(4)
@@ -54,13 +54,14 @@ def test_prometheus_reads_the_job_and_the_alert_selects_the_month_below_the_hold
             rows.append(decision(f"{month}-{i}", p, scored_at=start + timedelta(minutes=i)))
             defaulted = rng.random() < (p if informative else 0.5)  # March: outcomes unrelated to the score
             lines.append(f"{month}-{i},{int(defaulted)},2026-09-01")
-    seed(url, rows, [model(holdout_auc=0.75)])
+    # April is far below the whole holdout's 0.95 and must not fire: the baseline is the accepted 0.75
+    seed(url, rows, [model(holdout_auc=0.95, holdout_accepted_auc=0.75)])
     load_outcomes(
         schema.open_engine(url), read_csv(("request_id,defaulted,observed_at\n" + "\n".join(lines)).encode())
     )
     months, _ = compute(schema.open_engine(url))
     realized = {m.decision_month: m.auc for m in months}
-    assert realized["2026-03"] < 0.7 < realized["2026-04"]  # March falls short of 0.75 by more than 0.05
+    assert realized["2026-03"] < 0.7 < realized["2026-04"] < 0.9  # March falls short of 0.75 by over 0.05
     job_port, prom_port = free_port(), free_port()
     with open(tmp_path / "job.log", "wb") as log:
         job = subprocess.Popen(

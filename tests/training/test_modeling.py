@@ -8,6 +8,7 @@ import json
 import lightgbm as lgb
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from tests.training.modeling_data import make_credit_frame
 from training.modeling import ModelingConfig, ModelingOutcome, train_and_evaluate
@@ -90,6 +91,19 @@ def test_metrics_are_complete_and_json_serialisable(run):
     assert m["candidates"]["dummy"]["holdout_auc"] == pytest.approx(0.5)
     assert m["holdout_auc"] > 0.7
     assert m["cost_at_threshold"] <= m["cost_at_0_5"]
+
+
+def test_the_holdout_auc_of_the_accepted_applicants_is_the_realized_auc_baseline(run):
+    """Refused applicants never get an outcome, so realized AUC is read against the holdout AUC of the rows
+    the threshold accepts, which is lower than the whole holdout's."""
+    _, _, outcome, _ = run
+    m = outcome.metrics
+    accepted = outcome.proba_holdout.to_numpy() < m["threshold"]
+    expected = roc_auc_score(
+        outcome.y_holdout.to_numpy()[accepted], outcome.proba_holdout.to_numpy()[accepted]
+    )
+    assert m["holdout_auc_accepted"] == pytest.approx(expected, abs=1e-6)
+    assert 0.5 < m["holdout_auc_accepted"] < m["holdout_auc"]
 
 
 def test_ratios_against_the_true_probability(run):

@@ -19,7 +19,7 @@ from training.traffic import (
     batches,
     document_requests,
     feature_vectors,
-    generated_documents,
+    generated_applicants,
     generated_features,
     send,
 )
@@ -58,14 +58,14 @@ def test_batches_stay_under_the_byte_budget_but_always_send_an_applicant() -> No
     assert all(len(body) <= 40_000 for body, count in bodies if count > 1)
 
 
-def test_generated_documents_are_valid_requests_and_follow_the_scenario() -> None:
+def test_generated_applicants_are_valid_requests_and_follow_the_scenario() -> None:
     import msgspec
 
-    documents = generated_documents(200, seed=5)
+    documents = generated_applicants(200, seed=5)[0]
     assert len(documents) == 200
     decoded = [msgspec.convert(d, applicant_type()) for d in documents]  # the service's own types
     assert any(a.bureau for a in decoded) and all("TARGET" not in d for d in documents)
-    shifted = generated_documents(200, seed=5, scenario="young_high_income")
+    shifted = generated_applicants(200, seed=5, scenario="young_high_income")[0]
     assert np.mean([d["DAYS_BIRTH"] for d in shifted]) > np.mean([d["DAYS_BIRTH"] for d in documents])
     requests = document_requests(documents[:2], "base")
     assert requests[1] == {"id": "base-1", "applicant": documents[1]}
