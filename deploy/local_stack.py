@@ -320,7 +320,7 @@ def performance_target(port: int) -> dict[str, Any]:
             "job": PERFORMANCE_JOB,
             "namespace": LOCAL_NAMESPACE,
             "service": PERFORMANCE_JOB,
-            "endpoint": "metrics",
+            "endpoint": "perf-metrics",  # the port name the chart's ServiceMonitor scrapes
             "container": "performance",
             "pod": f"{PERFORMANCE_JOB}-local",
         },

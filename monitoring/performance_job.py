@@ -180,6 +180,11 @@ class PerformanceJob:
             registry=self.registry,
         ).set(auc_alert_margin)
         Gauge(
+            "credit_scoring_performance_interval_seconds",
+            "Seconds between two computations (--interval-seconds); the staleness alert reads it.",
+            registry=self.registry,
+        ).set(interval_seconds)
+        Gauge(
             "credit_scoring_performance_min_outcomes",
             "Outcomes a decision month needs before the AUC alert reads its realized AUC.",
             registry=self.registry,

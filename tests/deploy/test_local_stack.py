@@ -237,6 +237,9 @@ def test_performance_target_is_scraped_with_the_local_labels() -> None:
     config = yaml.safe_load(prometheus_config([target], 2.0, RULES_FILE.resolve()))
     (static,) = config["scrape_configs"][0]["static_configs"]
     assert static["targets"] == ["127.0.0.1:4003"] and static["labels"]["container"] == "performance"
+    # labelled as the chart's ServiceMonitor scrapes the job, so the same alerts match both
+    monitor = (CHART_DIR / "templates" / "performance-servicemonitor.yaml").read_text()
+    assert f"- port: {static['labels']['endpoint']}\n" in monitor
 
 
 def test_prepare_rejects_a_port_in_use(model_store: Path, tmp_path: Path, busy_port: int) -> None:

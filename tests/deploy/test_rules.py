@@ -40,6 +40,8 @@ EXPECTED_ALERTS = {
     "CreditScoringScoreStabilityWarning",
     "CreditScoringScoreStabilityCritical",
     "CreditScoringRealizedAucBelowHoldout",
+    "CreditScoringPerformanceJobDown",
+    "CreditScoringPerformanceStale",
     "CreditScoringAdverseImpact",
 }
 
