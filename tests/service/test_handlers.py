@@ -63,3 +63,17 @@ def test_refusal_reasons_come_from_an_explainer_that_answers_in_time() -> None:
 
     state.explain = explainer
     np.testing.assert_array_equal(asyncio.run(refusal_contributions(state, matrix)), marker)
+
+
+def test_refusal_reasons_survive_an_explainer_that_fails() -> None:
+    """A call that fails (connection refused or reset: an explainer killed -9) falls back to the worker."""
+    state = _state(wait_s=30.0)
+    matrix = _matrix(state, 20)
+
+    async def dead_explainer(matrix: np.ndarray) -> tuple[str, np.ndarray]:
+        raise ConnectionResetError("connection reset by peer")
+
+    state.explain = dead_explainer
+    values = asyncio.run(refusal_contributions(state, matrix))
+    assert state.model is not None
+    np.testing.assert_array_equal(values, state.model.scorer.contributions(matrix))
