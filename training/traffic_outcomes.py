@@ -111,7 +111,6 @@ def send_outcomes(
     report: OutcomesReport,
     *,
     batch_size: int = DEFAULT_OUTCOMES_BATCH,
-    transport: httpx.BaseTransport | None = None,
 ) -> OutcomesReport:
     """Post ``records`` to ``{url}/outcomes`` as JSON in batches of ``batch_size``, counting into ``report``.
 
@@ -121,7 +120,7 @@ def send_outcomes(
     if batch_size <= 0:
         raise ValueError("batch_size must be positive")
     endpoint = f"{url.rstrip('/')}/outcomes"
-    with httpx.Client(timeout=60.0, transport=transport) as client:
+    with httpx.Client(timeout=60.0) as client:
         for chunk in _chunks(records, batch_size):
             report.sent += len(chunk)
             report.defaulted += sum(record["defaulted"] == 1 for record in chunk)
