@@ -1,102 +1,74 @@
 """The label-free AUC estimate (``monitoring/label_free.py``) beside NannyML's CBPE, on simulated months.
 
 NannyML pins versions the project does not use (lightgbm < 4.6, plotly < 6, FLAML, cloud file systems), so it
-runs in a virtualenv of its own, with this repository on the path for ``monitoring.label_free`` (numpy only):
+runs in a virtualenv of its own, built by ``scripts/nannyml-venv.sh`` (``scripts/test.sh`` calls it), as a
+subprocess with usage reporting off (``tests/monitoring/nannyml_cbpe.py``):
 
-    python3.11 -m venv /tmp/nml && /tmp/nml/bin/pip install nannyml==0.13.1 statsmodels scikit-learn
-    PYTHONPATH=. /tmp/nml/bin/python benchmarks/compare_cbpe_nannyml.py [--months 50] [--size 2000]
+    bash scripts/nannyml-venv.sh
+    .venv/bin/python benchmarks/compare_cbpe_nannyml.py [--months 50] [--size 2000] [--seed 12]
 
-NannyML 0.13.1 imports statsmodels without declaring it, and sends usage events to an analytics service
-unless ``NML_DISABLE_USAGE_LOGGING`` is set, which this script sets before importing it.
-
-Simulation as in ``tests/monitoring/test_label_free.py``: accepted applicants' scores drawn from
-Beta(1.5, 12) below a 0.3 threshold, outcomes drawn from the scores (calibrated); NannyML is fitted on a
-labelled reference of 20,000 such applicants (it calibrates on it when it finds the scores need it) and
-estimates each month as one chunk. Prints JSON: per method, the error against the realized AUC, and the
-difference between the two estimates.
+Simulation (``tests/monitoring/label_free_months.py``, shared with the tests): accepted applicants' scores
+drawn from Beta(1.5, 12) below a 0.3 threshold, outcomes drawn from the scores (calibrated); NannyML is fitted
+on a labelled reference of 20,000 such applicants (it calibrates on it when its test says the scores need it)
+and estimates each month as one chunk. Prints JSON: per method, the error against the realized AUC, and the
+difference between the two estimates, with NannyML calibrating as it chose and with its calibration off.
+``tests/monitoring/test_label_free_nannyml.py`` asserts on the default run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitoring.label_free import expected_auc
-
-THRESHOLD = 0.3
-
-
-def scores(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` accepted applicants' scores."""
-    p = rng.beta(1.5, 12.0, size=3 * n)
-    return p[p < THRESHOLD][:n]
+from tests.monitoring.label_free_months import simulate_months
+from tests.monitoring.nannyml_cbpe import cbpe_estimates, nannyml_unavailable
 
 
-def frame(p: np.ndarray, y: np.ndarray | None) -> pd.DataFrame:
-    """The columns NannyML reads (``y_pred`` is required by its API, unused by ROC AUC)."""
-    data = {"y_pred_proba": p, "y_pred": (p >= 0.5).astype(int)}
-    data["y_true"] = y.astype(int) if y is not None else np.full(len(p), np.nan)
-    return pd.DataFrame(data)
+def summary(errors: np.ndarray) -> dict[str, float]:
+    """Mean, root mean square and largest absolute value of ``errors``."""
+    return {
+        "mean": round(float(errors.mean()), 4),
+        "rms": round(float(np.sqrt(np.mean(errors**2))), 4),
+        "max_abs": round(float(np.abs(errors).max()), 4),
+    }
 
 
 def main() -> None:
     """Run the comparison and print JSON."""
-    # NannyML sends usage events to an analytics service unless this variable exists: never from here
-    os.environ["NML_DISABLE_USAGE_LOGGING"] = "1"
-    warnings.filterwarnings("ignore", message="Not enough data to compute realized")
-    import nannyml as nml
-    from sklearn.metrics import roc_auc_score
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--months", type=int, default=50)
     parser.add_argument("--size", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
-    reference_p = scores(rng, 20_000)
-    reference = frame(reference_p, rng.random(len(reference_p)) < reference_p)
-    months = [scores(rng, args.size) for _ in range(args.months)]
-    outcomes = [rng.random(len(p)) < p for p in months]
-    estimator = nml.CBPE(
-        metrics=["roc_auc"],
-        y_pred_proba="y_pred_proba",
-        y_pred="y_pred",
-        y_true="y_true",
-        problem_type="classification_binary",
-        chunk_size=args.size,
-    )
-    estimator.fit(reference)
-    analysis = pd.concat([frame(p, None) for p in months], ignore_index=True)
-    result = estimator.estimate(analysis).filter(period="analysis").to_df()
-    theirs = result[("roc_auc", "value")].to_numpy()[: args.months]
-    ours = np.array([expected_auc(p) for p in months])
-    realized = np.array([roc_auc_score(y, p) for p, y in zip(months, outcomes, strict=True)])
-
-    def summary(errors: np.ndarray) -> dict:
-        return {
-            "mean": round(float(errors.mean()), 4),
-            "rms": round(float(np.sqrt(np.mean(errors**2))), 4),
-            "max_abs": round(float(np.abs(errors).max()), 4),
-        }
-
+    reason = nannyml_unavailable()
+    if reason:
+        sys.exit(reason)
+    months = simulate_months(args.months, args.size, args.seed)
+    theirs = cbpe_estimates(months)
+    ours = np.array([expected_auc(p) for p in months.scores])
+    realized = np.array([roc_auc_score(y, p) for p, y in zip(months.scores, months.defaulted, strict=True)])
     print(
         json.dumps(
             {
-                "nannyml": nml.__version__,
+                "nannyml": theirs.version,
                 "months": args.months,
                 "size": args.size,
+                "seed": args.seed,
+                "nannyml_calibrates": theirs.calibrates,
                 "ours_minus_realized": summary(ours - realized),
-                "nannyml_minus_realized": summary(theirs - realized),
-                "ours_minus_nannyml": summary(ours - theirs),
+                "nannyml_minus_realized": summary(theirs.calibrated - realized),
+                "ours_minus_nannyml": summary(ours - theirs.calibrated),
+                "ours_minus_nannyml_uncalibrated": {
+                    "max_abs": float(np.abs(ours - theirs.uncalibrated).max())
+                },
             },
             indent=2,
         )

@@ -10,15 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from monitoring.label_free import expected_auc
 from monitoring.performance import roc_auc
-
-THRESHOLD = 0.3
-"""Simulated served threshold: only applicants below it are accepted and can have an outcome."""
-
-
-def accepted_scores(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Scores of ``n`` accepted applicants: skewed default probabilities, cut at the threshold."""
-    p = rng.beta(1.5, 12.0, size=3 * n)
-    return p[p < THRESHOLD][:n]
+from tests.monitoring.label_free_months import accepted_scores
 
 
 @pytest.mark.parametrize("ties", [False, True])
