@@ -1,9 +1,10 @@
 """False alarms and detection of the drift sidecar on the project's generator (its real features and model).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_drift_scenarios.py [--windows 200] [--trials 20]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_drift_scenarios.py [--windows 200] [--trials 20] [--tag T]
 
 1. Trains a bundle with the training pipeline on the generator's baseline population (fast modelling
-   settings; ``--quick-bundle`` builds a LightGBM in seconds instead).
+   settings; ``--quick-bundle`` builds a LightGBM in seconds instead; ``--tag`` uses a registered model from
+   the BentoML model store, ``$BENTOML_HOME``, e.g. the main job's).
 2. False alarms: ``--windows`` disjoint windows of ``--window-records`` freshly generated baseline applicants
    (features built as in training, probabilities from the bundle's booster, decisions from its threshold),
    each scored against the bundle's reference sample with the sidecar's default drift settings.
@@ -34,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from service.bundle import is_registered, load_registered
 from tests.monitoring.scenario_data import (
     BundleScorer,
     Detection,
@@ -65,13 +67,16 @@ def run(
     train_applicants: int,
     quick: bool,
     seed: int,
+    tag: str | None = None,
     chunk: int = 25_000,
     candidate_shares: Sequence[float] = CANDIDATE_SHARES,
 ) -> dict:
     """Run the whole benchmark and return its measurements (rates, timings, which targets are met)."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    if quick:
+    if tag is not None:
+        bundle = load_registered(tag)
+    elif quick:
         bundle = quick_bundle(train_applicants, 5_000, seed=seed)
     else:
         bundle = trained_bundle(train_applicants, seed=seed)
@@ -122,8 +127,8 @@ def run(
     }
     return {
         "bundle": {
-            "source": "quick LightGBM" if quick else "training.pipeline.train",
-            "train_applicants": train_applicants,
+            "source": tag or ("quick LightGBM" if quick else "training.pipeline.train"),
+            "train_applicants": None if tag else train_applicants,
             "features": len(bundle.features),
             "reference_rows": len(bundle.reference) if bundle.reference is not None else 0,
             "threshold": round(bundle.threshold, 4),
@@ -253,6 +258,12 @@ def main() -> int:
         "--train-applicants", type=int, default=20_000, help="applicants the bundle learns from"
     )
     parser.add_argument("--quick-bundle", action="store_true", help="build a LightGBM instead of training")
+    parser.add_argument(
+        "--tag",
+        default=None,
+        help="score with this registered model (BENTOML_HOME's store, e.g. credit_scorer:latest) instead of "
+        "training one; --train-applicants and --quick-bundle are then ignored",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the bundle; windows use derived seeds")
     parser.add_argument(
         "--candidate-shares",
@@ -263,6 +274,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    if args.tag is not None and not is_registered(args.tag):
+        sys.exit(f"no registered model {args.tag!r} in the BentoML model store (BENTOML_HOME)")
     result = run(
         windows=args.windows,
         trials=args.trials,
@@ -270,6 +283,7 @@ def main() -> int:
         train_applicants=args.train_applicants,
         quick=args.quick_bundle,
         seed=args.seed,
+        tag=args.tag,
         candidate_shares=args.candidate_shares,
     )
     print(json.dumps(result, indent=2))
