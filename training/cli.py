@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from training.age_rule import AGE_RULES, DEFAULT_AGE_RULE
+    from training.realism import REALISM_SECTION_ROWS
     from training.synthetic import DEFAULT_APPLICANTS
 
     def add_training_options(sub: argparse.ArgumentParser) -> None:
@@ -136,6 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
         )
         out.add_argument(
             "--no-register", action="store_true", help="do not store the bundle in the BentoML model store"
+        )
+        out.add_argument(
+            "--no-realism-in-report",
+            action="store_true",
+            help="with --data of real CSVs, leave out the data report's section on how far the embedded "
+            "generator is from them (default: included; never for synthetic data)",
+        )
+        out.add_argument(
+            "--realism-rows",
+            type=_positive_int,
+            default=REALISM_SECTION_ROWS,
+            help="most real application rows that section compares, drawn at random (default: %(default)s)",
         )
         out.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -598,6 +611,8 @@ def training_config(args: argparse.Namespace) -> TrainingConfig:
         register=not args.no_register,
         modeling=modeling,
         progress=not args.quiet,
+        realism_in_report=not args.no_realism_in_report,
+        realism_rows=args.realism_rows,
     )
 
 

@@ -1,7 +1,8 @@
 """The data report: the original project's exploration, automated.
 
 Rows and columns per table, missing values, duplicates, target balance, and the distribution of every
-selected feature by target, as markdown plus PNG plots that sit beside the model card.
+selected feature by target, as markdown plus PNG plots that sit beside the model card. When training on real
+tables, it ends with how far the embedded generator is from them (:mod:`training.realism.card_section`).
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # the realism package imports the training pipeline, which imports this module
+    from training.realism.card_section import RealismSection
 
 KEY_COLUMNS = {
     "application_train": ["SK_ID_CURR"],
@@ -70,6 +75,9 @@ class DataReport:
     """The report as a markdown section (plots linked relative to the model card)."""
     plots: dict[str, bytes]
     """PNG files by path relative to the bundle's assets folder."""
+    realism: RealismSection | None = None
+    """The generator against the real tables (its markdown and plots are in the two fields above);
+    ``None`` for synthetic data, or when switched off."""
 
 
 def summarise_table(name: str, table: pd.DataFrame) -> TableSummary:
@@ -92,12 +100,18 @@ def summarise_table(name: str, table: pd.DataFrame) -> TableSummary:
 
 
 def build_data_report(
-    tables: Mapping[str, pd.DataFrame], features: pd.DataFrame, target: pd.Series, *, max_plots: int = 40
+    tables: Mapping[str, pd.DataFrame],
+    features: pd.DataFrame,
+    target: pd.Series,
+    *,
+    max_plots: int = 40,
+    realism: RealismSection | None = None,
 ) -> DataReport:
     """Summarise the input tables and plot the selected features by target.
 
     ``features`` holds the selected feature columns of the labelled applicants and ``target`` their TARGET,
-    on the same index.
+    on the same index. ``realism`` (:func:`training.realism.card_section.realism_section`) is appended as
+    the report's last section, its plots added to the report's.
     """
     summaries = [summarise_table(name, table) for name, table in tables.items()]
     plots = {f"{PLOT_DIR}/target_balance.png": _plot_target_balance(target)}
@@ -105,7 +119,10 @@ def build_data_report(
         plots[f"{PLOT_DIR}/feature_{column}.png"] = _plot_feature_by_target(features[column], target)
     target_rate = float(target.mean())
     markdown = _render(summaries, target, target_rate, list(features.columns)[:max_plots])
-    return DataReport(summaries, target_rate, len(target), markdown, plots)
+    if realism is not None:
+        markdown += "\n" + realism.markdown
+        plots.update(realism.plots)
+    return DataReport(summaries, target_rate, len(target), markdown, plots, realism)
 
 
 def _hash_rows(table: pd.DataFrame) -> pd.Series:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -32,8 +33,12 @@ from training.fingerprint import fingerprint_tables, library_versions
 from training.loader import clean_table, load_tables
 from training.model_card import build_model_card
 from training.modeling import ModelingConfig, ModelingOutcome, train_and_evaluate
+from training.realism import REALISM_SECTION_ROWS
 from training.synthetic import DEFAULT_APPLICANTS, generate
 from training.tracking import RunTracker
+
+if TYPE_CHECKING:
+    from training.realism.card_section import RealismSection
 
 DEFAULT_ARTIFACTS = Path("artifacts")
 """Where runs (bundle copy, model card, plots, runs table) are written by default."""
@@ -60,6 +65,15 @@ class TrainingConfig:
     example_applicants: int = 200
     """Holdout applicants stored in the bundle as applicant documents (the request form of ``POST /score``)
     for load tests, smoke tests and documentation; 0 stores none."""
+    realism_in_report: bool = True
+    """When training on real CSVs (``data_dir`` without the generator's ``true_probability.csv``), end the
+    data report with how far the embedded synthetic generator is from them (:mod:`training.realism`'s
+    measures without the model ranking; ``python -m training realism`` gives the full report). Nothing is
+    added for synthetic data."""
+    realism_rows: int | None = REALISM_SECTION_ROWS
+    """The most real application rows that comparison reads, drawn at random with ``seed`` (as many
+    applicants are generated); ``None`` reads them all. The default adds 6-14 s at Kaggle scale (see
+    :data:`training.realism.REALISM_SECTION_ROWS`)."""
 
 
 @dataclass
@@ -139,6 +153,12 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
     step("features", started)
     log(f"[training] features: {features.shape[0]:,} applicants x {features.shape[1]} columns")
 
+    realism = None
+    if compares_realism(config, data):  # before modelling: a failure here costs seconds, not the whole run
+        started = time.perf_counter()
+        realism = _realism_section(config, data)
+        step("realism", started)
+
     started = time.perf_counter()
     truth = data.true_probability.reindex(features.index) if data.true_probability is not None else None
     outcome = train_and_evaluate(
@@ -154,7 +174,7 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
     started = time.perf_counter()
     selected = list(outcome.features)
     labelled_tables = {k: v for k, v in data.tables.items() if k != "application_test"}
-    data_report = build_data_report(labelled_tables, features[selected], target)
+    data_report = build_data_report(labelled_tables, features[selected], target, realism=realism)
     age = _measure_age(outcome, features, config.modeling.selection.age_rule)
     fairness = _measure_fairness(outcome, data)
     bundle = _assemble_bundle(outcome, data, data_report, config, run_id, age, fairness)
@@ -168,6 +188,20 @@ def train(config: TrainingConfig, *, log: Callable[[str], None] = print) -> Trai
     summary = {"run_id": run_id, "tag": tag, "timings_seconds": timings, "metrics": bundle.metrics}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return TrainingResult(run_dir, bundle, tag, outcome, timings)
+
+
+def compares_realism(config: TrainingConfig, data: TrainingData) -> bool:
+    """Whether the data report gets its realism section: real CSVs (not the generator's, which come with
+    their true probabilities), and ``config.realism_in_report``."""
+    return config.realism_in_report and config.data_dir is not None and data.true_probability is None
+
+
+def _realism_section(config: TrainingConfig, data: TrainingData) -> RealismSection:
+    # imported here: training.realism imports this module (build_training_matrix)
+    from training.realism.card_section import realism_section
+
+    assert config.data_dir is not None
+    return realism_section(data.tables, config.data_dir, rows=config.realism_rows, seed=config.seed)
 
 
 def development_bins(outcome: ModelingOutcome, specs: list[FeatureSpec]) -> StabilityBins:

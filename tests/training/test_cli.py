@@ -122,6 +122,18 @@ def test_the_age_rule_is_read_checked_and_reaches_the_training_config(
     assert "argument --age-rule: invalid choice: 'never'" in capsys.readouterr().err
 
 
+def test_the_realism_section_settings_reach_the_training_config() -> None:
+    parser = build_parser()
+    default = training_config(parser.parse_args(["train", "--data", "real"]))
+    assert default.realism_in_report and default.realism_rows == 20_000
+    config = training_config(
+        parser.parse_args(["run", "--data", "real", "--no-realism-in-report", "--realism-rows", "500"])
+    )
+    assert (config.realism_in_report, config.realism_rows) == (False, 500)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--realism-rows", "0"])
+
+
 def test_protecting_age_under_another_age_rule_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

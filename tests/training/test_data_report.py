@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from training.data_report import build_data_report, summarise_table
+from training.loader import clean_table
+from training.realism.card_section import realism_section
+from training.synthetic import generate
 
 
 def test_summary_counts_missing_and_duplicates() -> None:
@@ -42,3 +47,22 @@ def test_report_has_tables_target_balance_and_one_plot_per_feature() -> None:
     assert all(png.startswith(b"\x89PNG") for png in report.plots.values())
     assert "| application_train | 200 |" in report.markdown
     assert "assets/data/feature_EXT_SOURCE_2.png" in report.markdown
+
+
+def test_the_realism_section_ends_the_report_and_adds_its_plots() -> None:
+    dataset = generate(400, seed=8)
+    tables = {name: clean_table(name, table) for name, table in dataset.tables.items()}
+    application = tables["application_train"]
+    target = application.set_index("SK_ID_CURR")["TARGET"]
+    features = application.set_index("SK_ID_CURR")[["EXT_SOURCE_2"]]
+    realism = realism_section(tables, Path("real"), seed=1)
+    report = build_data_report(tables, features, target, realism=realism)
+    assert report.realism is realism
+    assert report.markdown.startswith("## Data")
+    assert report.markdown.endswith(realism.markdown)
+    assert "### Selected features by target" in report.markdown.removesuffix(realism.markdown)
+    assert set(realism.plots) <= set(report.plots)
+    assert "data/feature_EXT_SOURCE_2.png" in report.plots
+    plain = build_data_report(tables, features, target)
+    assert plain.realism is None and "Realism" not in plain.markdown
+    assert set(report.plots) - set(plain.plots) == set(realism.plots)

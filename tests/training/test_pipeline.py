@@ -8,11 +8,13 @@ from pathlib import Path
 import lightgbm as lgb
 import msgspec
 import numpy as np
+import pandas as pd
 import pytest
 
 from service.applicant.definitions import definitions_fingerprint
 from service.applicant.document import applicant_type
 from service.applicant.protected import OPTIONAL_PROTECTED, features_reading
+from service.applicant.schema import CHILD_TABLES
 from service.booster import Scorer
 from service.bundle import Bundle, load_registered
 from service.loader import applicant_support
@@ -22,8 +24,11 @@ from tests.service.applicant.test_protected import EVERY_PROTECTED, with_other_p
 from tests.service.applicant.test_reasons import catalogue_of
 from tests.training.age_data import SWEEP_AGES, days_at
 from training.documents import tables_to_documents
+from training.loader import load_tables
 from training.modeling import ModelingConfig
-from training.pipeline import TrainingConfig, TrainingResult, train
+from training.pipeline import TrainingConfig, TrainingData, TrainingResult, compares_realism, train
+from training.realism.card_section import PLOT_DIR as REALISM_PLOTS
+from training.realism.card_section import realism_section
 from training.synthetic import generate
 
 SMALL_APPLICANTS = 4000
@@ -267,3 +272,66 @@ def test_run_folder_holds_card_runs_table_and_summary(trained: tuple[TrainingRes
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["tag"] == result.tag
     assert Bundle.load(run_dir / "bundle").threshold == result.bundle.threshold
+
+
+def test_synthetic_training_adds_no_realism_section(trained: tuple[TrainingResult, Path]) -> None:
+    result, _home = trained
+    assert "Realism" not in result.bundle.model_card
+    assert not [path for path in result.bundle.assets if path.startswith(f"{REALISM_PLOTS}/")]
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    assert "realism" not in summary["timings_seconds"]
+
+
+def test_only_real_csvs_get_the_realism_section(tmp_path: Path) -> None:
+    real = TrainingData(tables={}, true_probability=None, source="CSV files")
+    generated_csvs = TrainingData(tables={}, true_probability=pd.Series([0.1]), source="CSV files")
+    assert compares_realism(TrainingConfig(data_dir=tmp_path), real)
+    assert not compares_realism(TrainingConfig(data_dir=tmp_path, realism_in_report=False), real)
+    assert not compares_realism(TrainingConfig(data_dir=tmp_path), generated_csvs)
+    assert not compares_realism(TrainingConfig(), real)
+
+
+@pytest.mark.slow
+def test_training_on_the_real_samples_ends_the_data_report_with_the_realism_section(
+    homecredit_sample: Path, tmp_path: Path
+) -> None:
+    """The random real applications with the random real child rows (and the first previous applications,
+    absent from those) in one Kaggle folder, trained on with the section's default settings but a smaller
+    row cap: the card holds the section, its numbers those of training.realism on the same tables."""
+    data_dir = tmp_path / "real"
+    data_dir.mkdir()
+    (data_dir / "application_train.csv").symlink_to(
+        homecredit_sample / "application_train_random5000" / "application_train.csv"
+    )
+    for name in CHILD_TABLES:
+        source = homecredit_sample / "child_tables_random20000" / f"{name}.csv"
+        (data_dir / f"{name}.csv").symlink_to(
+            source if source.is_file() else homecredit_sample / f"{name}.csv"
+        )
+    modeling = ModelingConfig(n_folds=3, tuning_budget_seconds=5, tuning_max_trials=3, reference_rows=200)
+    config = TrainingConfig(
+        data_dir=data_dir,
+        seed=3,
+        artifacts_dir=tmp_path / "artifacts",
+        register=False,
+        modeling=modeling,
+        progress=False,
+        realism_rows=3000,
+    )
+    result = train(config, log=lambda _line: None)
+
+    card = (result.run_dir / "bundle" / "model_card.md").read_text()
+    assert "### Realism: the embedded generator against this data" in card
+    assert "a random 3,000 of the 5,000 real application rows" in card
+    expected = realism_section(load_tables(data_dir), data_dir, rows=3000, seed=3).report
+    marginals = expected.marginals
+    assert f"| marginal distance, median over 120 application columns | {marginals.median:.3f} |" in card
+    assert f"| marginal distance, max | {marginals.maximum:.3f} ({marginals.columns[0].column}) |" in card
+    gap = expected.application_correlations.gap
+    assert f"{gap.median_abs_difference:.3f} / {gap.max_abs_difference:.3f} |" in card
+    links = [part.split(")")[0] for part in card.split("](assets/")[1:]]
+    assert {f"{REALISM_PLOTS}/marginals.png", f"{REALISM_PLOTS}/block_missingness.png"} <= set(links)
+    for link in links:
+        assert (result.run_dir / "bundle" / "assets" / link).is_file(), link
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    assert summary["timings_seconds"]["realism"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Collection
 
 import numpy as np
 
@@ -155,16 +156,17 @@ def _models(report: RealismReport) -> bytes:
     return _png(fig)
 
 
-def draw_plots(report: RealismReport) -> dict[str, bytes]:
-    """Every plot of the report, by file name."""
-    plots = {
-        "marginals.png": _marginals(report),
-        "block_missingness.png": _block(report),
-        "application_correlations.png": _heatmaps(report.application_correlations),
-        "row_counts.png": _row_counts(report),
+def draw_plots(report: RealismReport, names: Collection[str] | None = None) -> dict[str, bytes]:
+    """Every plot of the report by file name, or only those of ``names`` the report can draw."""
+    drawers: dict[str, Callable[[], bytes]] = {
+        "marginals.png": lambda: _marginals(report),
+        "block_missingness.png": lambda: _block(report),
+        "application_correlations.png": lambda: _heatmaps(report.application_correlations),
+        "row_counts.png": lambda: _row_counts(report),
     }
-    if report.history_correlations is not None:
-        plots["history_correlations.png"] = _heatmaps(report.history_correlations)
+    history = report.history_correlations
+    if history is not None:
+        drawers["history_correlations.png"] = lambda: _heatmaps(history)
     if report.models:
-        plots["models.png"] = _models(report)
-    return plots
+        drawers["models.png"] = lambda: _models(report)
+    return {name: draw() for name, draw in drawers.items() if names is None or name in names}

@@ -17,7 +17,15 @@ from training.realism.ranking import ModelRun
 from training.realism.report import RealismReport
 from training.realism.row_counts import CountDistribution
 
-__all__ = ["JSON_FILE", "MARKDOWN_FILE", "render_markdown", "report_json", "write_report"]
+__all__ = [
+    "JSON_FILE",
+    "MARKDOWN_FILE",
+    "render_markdown",
+    "render_training_section",
+    "report_json",
+    "training_section_plots",
+    "write_report",
+]
 
 MARKDOWN_FILE = "realism.md"
 """The report as a Markdown document (tables, plots linked beside it)."""
@@ -113,7 +121,6 @@ def _summary(report: RealismReport) -> list[str]:
 
 def _marginal_section(report: RealismReport) -> list[str]:
     marginals = report.marginals
-    block = report.block
     lines = [
         "## 1. Marginals of the application columns",
         "",
@@ -129,20 +136,7 @@ def _marginal_section(report: RealismReport) -> list[str]:
         "",
         "### The building-information block (`*_AVG`, `*_MODE`, `*_MEDI`)",
         "",
-        f"{block.columns} columns. TVD between the distributions of the number of block columns present in a "
-        f"row: {_number(block.distance)}.",
-        "",
-        "| rows | real | generated |",
-        "|---|---:|---:|",
-        f"| every block column missing | {_share(block.real.all_missing)} | "
-        f"{_share(block.generated.all_missing)} |",
-        f"| partly present | {_share(block.real.partly_present)} | "
-        f"{_share(block.generated.partly_present)} |",
-        f"| every block column present | {_share(block.real.all_present)} | "
-        f"{_share(block.generated.all_present)} |",
-        "",
-        "![building-information block](block_missingness.png)",
-        "",
+        *_block_table(report, ""),
         "### Every column, largest distance first",
         "",
         "![marginal distances](marginals.png)",
@@ -160,6 +154,27 @@ def _marginal_section(report: RealismReport) -> list[str]:
             f"{flag} |"
         )
     return lines
+
+
+def _block_table(report: RealismReport, plots: str) -> list[str]:
+    """The building-information block's pattern; ``plots`` prefixes the plot's file name."""
+    block = report.block
+    return [
+        f"{block.columns} columns. TVD between the distributions of the number of block columns present in a "
+        f"row: {_number(block.distance)}.",
+        "",
+        "| rows | real | generated |",
+        "|---|---:|---:|",
+        f"| every block column missing | {_share(block.real.all_missing)} | "
+        f"{_share(block.generated.all_missing)} |",
+        f"| partly present | {_share(block.real.partly_present)} | "
+        f"{_share(block.generated.partly_present)} |",
+        f"| every block column present | {_share(block.real.all_present)} | "
+        f"{_share(block.generated.all_present)} |",
+        "",
+        f"![building-information block]({plots}block_missingness.png)",
+        "",
+    ]
 
 
 def _correlation_lines(comparison: CorrelationComparison, plot: str | None) -> list[str]:
@@ -216,9 +231,18 @@ def _distribution(counts: CountDistribution | None) -> str:
 
 
 def _row_count_section(report: RealismReport) -> list[str]:
-    lines = [
+    return [
         "## 3. Rows per applicant in each child table",
         "",
+        *_row_count_table(report),
+        "",
+        "![rows per applicant](row_counts.png)",
+        "",
+    ]
+
+
+def _row_count_table(report: RealismReport) -> list[str]:
+    lines = [
         "Counted over the application_train applicants (bureau_balance: over their bureau credits), zero "
         "rows included. Real counts are measured only for a real table whose rows belong to the real "
         "applicants (at least 80 % of its rows; the report then assumes the table holds their whole "
@@ -235,7 +259,7 @@ def _row_count_section(report: RealismReport) -> list[str]:
             f"| {c.table} per {c.per} | {linked} | {_distribution(c.real)} | {_distribution(c.generated)} | "
             f"{_number(c.ks)} | {_number(c.kaggle_mean, 2)} | {c.note} |"
         )
-    return [*lines, "", "![rows per applicant](row_counts.png)", ""]
+    return lines
 
 
 def _model_section(report: RealismReport) -> list[str]:
@@ -267,6 +291,69 @@ def _model_section(report: RealismReport) -> list[str]:
         "Ranking, best first: " + "; ".join(f"{r.label}: {' > '.join(r.ranking)}" for r in report.models),
     ]
     return [*lines, "", "![model ranking](models.png)", ""]
+
+
+def training_section_plots(report: RealismReport) -> list[str]:
+    """The plots a training run's realism section links: marginals, block, application correlations, and
+    rows per applicant when some real counts were measured."""
+    names = ["marginals.png", "block_missingness.png", "application_correlations.png"]
+    if any(c.real is not None for c in report.row_counts):
+        names.append("row_counts.png")
+    return names
+
+
+def render_training_section(
+    report: RealismReport, plots: str, *, real_total: int, row_cap: int | None
+) -> str:
+    """The realism section of a training run's data report (a level-3 heading and what follows).
+
+    Args:
+        report: measured without the model ranking and the child-table correlations.
+        plots: prefix of the plots' paths as the Markdown links them (e.g. ``assets/data/realism/``); the
+            plots linked are those of :func:`training_section_plots`.
+        real_total: real application_train rows before any subsampling.
+        row_cap: the most real rows compared (``None``: all).
+    """
+    compared = report.real_rows["application_train"]
+    sample = f"all {compared:,} real application rows"
+    if compared < real_total:
+        sample = (
+            f"a random {compared:,} of the {real_total:,} real application rows (drawn with the "
+            "generator's seed)"
+        )
+    cap = "no cap" if row_cap is None else f"at most {row_cap:,}"
+    lines = [
+        "### Realism: the embedded generator against this data",
+        "",
+        "How far the synthetic generator behind the default model (`training/synthetic/`) is from the real "
+        f"tables trained on here: {sample}, {cap} (`TrainingConfig.realism_rows`, "
+        "`--realism-rows`), against as many generated applicants, both cleaned like training data. The "
+        "measures are those of the realism report (docs/realism.md); the full report, "
+        "`python -m training realism --real DIR`, adds the model ranking and the correlations that involve "
+        "child tables, too slow for every training run. `--no-realism-in-report` leaves this section out.",
+        "",
+        f"- Real: {report.real_source}.",
+        f"- Generated: {report.generated_source}.",
+        f"- TARGET = 1: real {_share(report.base_rates['real'])}, generated "
+        f"{_share(report.base_rates['generated'])}.",
+        "",
+        *_summary(report),
+        "",
+        f"![marginal distances]({plots}marginals.png)",
+        "",
+        f"![application correlations]({plots}application_correlations.png)",
+        "",
+        "#### The building-information block (`*_AVG`, `*_MODE`, `*_MEDI`)",
+        "",
+        *_block_table(report, plots),
+        "#### Rows per applicant in each child table",
+        "",
+        *_row_count_table(report),
+        "",
+    ]
+    if "row_counts.png" in training_section_plots(report):
+        lines += [f"![rows per applicant]({plots}row_counts.png)", ""]
+    return "\n".join(lines)
 
 
 def render_markdown(report: RealismReport) -> str:

@@ -1,8 +1,9 @@
 """The realism report's measurements: real Kaggle-schema tables against a generated sample of the same size.
 
-:func:`build_report` reads the real tables, generates the synthetic ones, cleans both the way training does
-and runs every comparison (marginals, building-block missingness, correlations, rows per applicant, the
-model ranking). Writing the result is :mod:`training.realism.render`'s job.
+:func:`build_report` reads the real tables (or takes them already loaded, as training does), generates the
+synthetic ones, cleans both the way training does and runs the comparisons asked for (marginals,
+building-block missingness, correlations, rows per applicant, the model ranking). Writing the result is
+:mod:`training.realism.render`'s job.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from training.synthetic import generate
 __all__ = ["RealismConfig", "RealismReport", "build_report", "load_real_tables"]
 
 
+_REAL_TABLES = ("application_train", "application_test", *CHILD_TABLES)
+
+
 def _quick_modeling() -> ModelingConfig:
     modeling = ModelingConfig(tuning_budget_seconds=DEFAULT_TUNING_SECONDS, n_jobs=DEFAULT_THREADS)
     modeling.selection.n_jobs = DEFAULT_THREADS
@@ -67,6 +71,10 @@ class RealismConfig:
     """Columns whose marginal distance exceeds this are flagged."""
     models: bool = True
     """Run the model ranking (the slowest part)."""
+    child_correlations: bool = True
+    """Compare the correlations that involve child tables: application columns against child-table
+    aggregates (which builds the training features on both sides) and each child table's columns row by
+    row. Off, both are left out and the report says so."""
     modeling: ModelingConfig = field(default_factory=_quick_modeling)
     """Settings of the pipeline's model comparison (folds, holdout share, tuning budget, seed)."""
     progress: bool = False
@@ -165,8 +173,26 @@ def _history_correlations(
     return compare_history_correlations(real, generated, columns, aggregates), ""
 
 
-def build_report(config: RealismConfig, *, log: Callable[[str], None] = print) -> RealismReport:
-    """Measure how the generated data compares with the real tables of ``config.real_dir``."""
+CHILD_CORRELATIONS_OFF = "not measured in this run (the full report, `python -m training realism`, has them)"
+"""The history note of a report run without the child-table correlations."""
+
+
+def build_report(
+    config: RealismConfig,
+    *,
+    log: Callable[[str], None] = print,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+) -> RealismReport:
+    """Measure how the generated data compares with the real tables of ``config.real_dir``.
+
+    Args:
+        config: what to compare, and how.
+        log: where progress lines go (with ``config.progress``).
+        tables: the real tables already loaded and cleaned as :func:`load_real_tables` does (training's
+            :func:`~training.loader.load_tables`): application_train, optionally application_test and child
+            tables. ``None`` reads them from ``config.real_dir`` (and ``config.history_dir``). The mapping
+            is not changed.
+    """
     timings: dict[str, float] = {}
     started_all = time.perf_counter()
     started = started_all
@@ -178,12 +204,16 @@ def build_report(config: RealismConfig, *, log: Callable[[str], None] = print) -
             log(f"[realism] {name}: {timings[name]:.1f} s")
         started = time.perf_counter()
 
-    real = load_real_tables(config.real_dir, config.history_dir)
+    real = (
+        load_real_tables(config.real_dir, config.history_dir)
+        if tables is None
+        else {name: table for name, table in tables.items() if name in _REAL_TABLES}
+    )
     links = table_links(real)  # on every real applicant, before any subsampling
     real["application_train"] = _subsample(real["application_train"], config.real_rows, config.seed)
     real.pop("application_test", None)
     linked = [t for t in CHILD_TABLES if t in links and links[t].linked]
-    step("read real tables")
+    step("read real tables" if tables is None else "real tables")
 
     n_generated = config.applicants or len(real["application_train"])
     dataset = generate(n_generated, seed=config.seed)
@@ -197,23 +227,26 @@ def build_report(config: RealismConfig, *, log: Callable[[str], None] = print) -
     block = compare_block_missingness(real_app, gen_app)
     step("marginals")
 
-    real_features, real_target = build_training_matrix(
-        {"application_train": real["application_train"]} | {t: real[t] for t in linked}
-    )
-    gen_features, gen_target = build_training_matrix(generated)
-    step("features")
+    if config.models or config.child_correlations:
+        real_features, real_target = build_training_matrix(
+            {"application_train": real["application_train"]} | {t: real[t] for t in linked}
+        )
+        gen_features, gen_target = build_training_matrix(generated)
+        step("features")
 
     columns = most_target_correlated(real_app, real_app["TARGET"], numeric_application_columns(), config.top)
     application_correlations = compare_application_correlations(real_app, gen_app, columns)
-    history_correlations, history_note = _history_correlations(
-        real_app, real_features, gen_app, gen_features, columns, linked, config.top
-    )
-    table_correlations = [
-        comparison
-        for table in CHILD_TABLES
-        if table in real
-        and (comparison := compare_table_rows(table, real[table], generated[table], seed=config.seed))
-    ]
+    history_correlations, history_note, table_correlations = None, CHILD_CORRELATIONS_OFF, []
+    if config.child_correlations:
+        history_correlations, history_note = _history_correlations(
+            real_app, real_features, gen_app, gen_features, columns, linked, config.top
+        )
+        table_correlations = [
+            comparison
+            for table in CHILD_TABLES
+            if table in real
+            and (comparison := compare_table_rows(table, real[table], generated[table], seed=config.seed))
+        ]
     step("correlations")
 
     row_counts = compare_row_counts(real, generated, links)
