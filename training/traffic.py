@@ -25,6 +25,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from training.http_retry import Backoff, post_retrying
 from training.traffic_outcomes import DelayedOutcomes, OutcomesPlan, OutcomesReport
 
 DEFAULT_RATE = 200.0
@@ -43,11 +44,8 @@ FORMS = ("applicant", "features")
 DEFAULT_EXPLAIN_EVERY = 10
 """By default every tenth request asks for the three strongest reasons (``explain: 3``)."""
 
-RETRY_STATUSES = (429, 503)
-"""Answers that mean "try again later" (over capacity, not ready); such a batch is retried."""
-
-MAX_RETRIES = 20
-"""Most retries of one batch before it is counted as failed."""
+SCORING_BACKOFF = Backoff(retries=20, first_pause_s=0.1, max_pause_s=2.0)
+"""How a batch of applicants answered 429 or 503, or not answered, is sent again before it counts failed."""
 
 
 @dataclass
@@ -243,32 +241,21 @@ def send(
 
 
 def _post_batch(client: httpx.Client, endpoint: str, content: str, count: int, report: TrafficReport) -> None:
-    for attempt in range(MAX_RETRIES + 1):
-        try:
-            answer = client.post(endpoint, content=content)
-        except httpx.HTTPError as exc:
-            report.statuses["no answer"] += 1
-            report.first_error = report.first_error or str(exc)
-            time.sleep(min(2.0, 0.1 * 2**attempt))
-            continue
-        report.statuses[answer.status_code] += 1
-        if answer.status_code == 200:
-            results = answer.json()["results"]
-            report.scored += len(results)
-            report.refused += sum(result["decision"] == "refuse" for result in results)
-            report.accepted.update(
-                (result["id"], result["request_id"])
-                for result in results
-                if result["decision"] == "accept" and "request_id" in result
-            )
-            if report.example_refusal is None:
-                report.example_refusal = next((r for r in results if r.get("principal_reasons")), None)
-            return
-        report.first_error = report.first_error or f"{answer.status_code} {answer.text[:300]}"
-        if answer.status_code not in RETRY_STATUSES:
-            break
-        time.sleep(min(2.0, 0.1 * 2**attempt))
-    report.failed += count
+    answer, error = post_retrying(client, endpoint, content, SCORING_BACKOFF, report.statuses)
+    report.first_error = report.first_error or error
+    if answer is None:
+        report.failed += count
+        return
+    results = answer.json()["results"]
+    report.scored += len(results)
+    report.refused += sum(result["decision"] == "refuse" for result in results)
+    report.accepted.update(
+        (result["id"], result["request_id"])
+        for result in results
+        if result["decision"] == "accept" and "request_id" in result
+    )
+    if report.example_refusal is None:
+        report.example_refusal = next((r for r in results if r.get("principal_reasons")), None)
 
 
 @dataclass

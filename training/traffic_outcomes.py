@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 
 import httpx
 
+from training.http_retry import Backoff, post_retrying
+
 DEFAULT_OUTCOMES_URL = "http://127.0.0.1:9108"
 """Where outcomes go by default: the drift sidecar of ``python -m deploy local`` on its default port."""
 
@@ -31,11 +33,8 @@ DEFAULT_OUTCOMES_SHARE = 0.5
 DEFAULT_OUTCOMES_BATCH = 2_000
 """Outcomes per ``POST /outcomes`` request by default (about 100 kB of JSON; the limit is 8 MiB)."""
 
-RETRY_STATUSES = (429, 503)
-"""Answers that mean "try again later"; such a batch is sent again (loads are idempotent)."""
-
-MAX_RETRIES = 10
-"""Most retries of one batch before it is counted as failed."""
+OUTCOMES_BACKOFF = Backoff(retries=10, first_pause_s=0.2, max_pause_s=5.0)
+"""How a batch of outcomes answered 429 or 503, or not answered, is sent again (loads are idempotent)."""
 
 
 @dataclass
@@ -120,7 +119,7 @@ def send_outcomes(
     if batch_size <= 0:
         raise ValueError("batch_size must be positive")
     endpoint = f"{url.rstrip('/')}/outcomes"
-    with httpx.Client(timeout=60.0) as client:
+    with httpx.Client(timeout=60.0, headers={"content-type": "application/json"}) as client:
         for chunk in _chunks(records, batch_size):
             report.sent += len(chunk)
             report.defaulted += sum(record["defaulted"] == 1 for record in chunk)
@@ -129,24 +128,12 @@ def send_outcomes(
 
 
 def _post(client: httpx.Client, endpoint: str, body: str, count: int, report: OutcomesReport) -> None:
-    headers = {"content-type": "application/json"}
-    for attempt in range(MAX_RETRIES + 1):
-        try:
-            answer = client.post(endpoint, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            report.statuses["no answer"] += 1
-            report.first_error = report.first_error or f"{endpoint}: {exc}"
-            time.sleep(min(5.0, 0.2 * 2**attempt))
-            continue
-        report.statuses[answer.status_code] += 1
-        if answer.status_code == 200:
-            report.stored += int(answer.json().get("stored", 0))
-            return
-        report.first_error = report.first_error or f"{answer.status_code} {answer.text[:300]}"
-        if answer.status_code not in RETRY_STATUSES:
-            break
-        time.sleep(min(5.0, 0.2 * 2**attempt))
-    report.failed += count
+    answer, error = post_retrying(client, endpoint, body, OUTCOMES_BACKOFF, report.statuses)
+    report.first_error = report.first_error or error
+    if answer is None:
+        report.failed += count
+    else:
+        report.stored += int(answer.json().get("stored", 0))
 
 
 @dataclass

@@ -25,6 +25,7 @@ from monitoring.performance import compute
 from monitoring.server import make_server, serve_in_thread
 from tests.monitoring.store_data import decision, model, seed
 from training.cli import build_parser
+from training.http_retry import Backoff
 from training.traffic import TrafficReport, _post_batch, generated_applicants
 from training.traffic_outcomes import (
     DelayedOutcomes,
@@ -152,7 +153,8 @@ def test_refused_batches_are_counted_with_the_first_error(endpoint: tuple[str, s
 def test_an_endpoint_that_never_answers_counts_every_outcome_as_failed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("training.traffic_outcomes.MAX_RETRIES", 1)  # two attempts per batch
+    quick = Backoff(retries=1, first_pause_s=0.01, max_pause_s=0.01)  # two attempts per batch
+    monkeypatch.setattr("training.traffic_outcomes.OUTCOMES_BACKOFF", quick)
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     records = [{"request_id": f"r-{i}", "defaulted": 0, "observed_at": "2026-06-01"} for i in range(5)]
     report = send_outcomes(url, records, OutcomesReport("p"), batch_size=5)
