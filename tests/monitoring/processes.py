@@ -46,14 +46,17 @@ def start_prometheus(binary: str, config: Path, workdir: Path, port: int) -> sub
         )
 
 
-def write_prometheus_config(path: Path, rules_file: Path, ports: list[int]) -> Path:
-    """A Prometheus config at ``path``: 1 s scrapes and rule evaluations, ``rules_file``, and one job
-    ``credit-scoring`` (namespace ``test``) scraping the sidecars on 127.0.0.1 at ``ports``."""
+def write_prometheus_config(
+    path: Path, ports: list[int], *, rules_file: Path | None = None, job: str = "credit-scoring"
+) -> Path:
+    """A Prometheus config at ``path``: 1 s scrapes and rule evaluations, ``rules_file`` if given, and one
+    job (namespace ``test``) scraping the processes on 127.0.0.1 at ``ports``."""
     targets = ", ".join(f"'127.0.0.1:{port}'" for port in ports)
+    rules = f"rule_files:\n  - {rules_file}\n" if rules_file is not None else ""
     path.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        f"rule_files:\n  - {rules_file}\n"
-        "scrape_configs:\n  - job_name: credit-scoring\n"
+        f"{rules}"
+        f"scrape_configs:\n  - job_name: {job}\n"
         f"    static_configs:\n      - targets: [{targets}]\n        labels: {{namespace: test}}\n"
     )
     return path

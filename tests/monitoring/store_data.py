@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import Table, func, insert, select
 
 from monitoring import store_schema as schema
 
@@ -61,3 +61,14 @@ def seed(url: str, decisions: list[dict], models: list[dict] | None = None) -> N
         if models:
             connection.execute(insert(schema.models), models)
     engine.dispose()
+
+
+def row_count(url: str, table: Table) -> int:
+    """Rows of ``table`` in the store at ``url`` (its tables created first if missing; no connection is left
+    open, so it can be polled)."""
+    engine = schema.open_engine(url)
+    schema.ensure_schema(engine)
+    with engine.connect() as connection:
+        count = int(connection.scalar(select(func.count()).select_from(table)))
+    engine.dispose()
+    return count

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from deploy.bento_server import free_port
 from monitoring import checkpoint as ckpt
@@ -24,7 +24,7 @@ from monitoring.settings import MonitorSettings
 from service.bundle import Bundle
 from tests.monitoring.postgres import PostgresServer
 from tests.monitoring.processes import scrape_value, start_sidecar, stop, wait_until
-from tests.monitoring.store_data import model, seed
+from tests.monitoring.store_data import model, row_count, seed
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 START = datetime(2026, 3, 31, 23, 59, 59, 900_000, tzinfo=UTC)
@@ -51,15 +51,6 @@ def stored(url: str) -> list[dict]:
         found = [dict(row._mapping) for row in rows]
     engine.dispose()  # polled: leave no connection open
     return found
-
-
-def stored_count(url: str) -> int:
-    engine = schema.open_engine(url)
-    schema.ensure_schema(engine)  # the sidecar may not have created the tables yet
-    with engine.connect() as connection:
-        count = int(connection.scalar(select(func.count()).select_from(schema.decisions)))
-    engine.dispose()  # polled: leave no connection open
-    return count
 
 
 def test_every_ingested_decision_is_stored_with_its_band_and_month(
@@ -123,12 +114,13 @@ def test_records_read_again_after_a_crash_are_stored_once(
     assert first.checkpoint()
     writer.append(records[150:])
     first.step()
-    assert first.decisions is not None and first.decisions.flush()  # committed, then killed before the
-    assert stored_count(store_url) == 400  # checkpoint: the next process reads records 150-399 again
+    # committed, then killed before the checkpoint: the next process reads records 150-399 again
+    assert first.decisions is not None and first.decisions.flush()
+    assert row_count(store_url, schema.decisions) == 400
     second = Ingestor(settings, bundle.feature_names, decisions=recorder(store_url, bundle))
     assert second.step() == 250
     assert second.checkpoint()
-    assert stored_count(store_url) == 400
+    assert row_count(store_url, schema.decisions) == 400
     assert [r["request_id"] for r in stored(store_url)] == sorted(r["request_id"] for r in records)
 
 
@@ -163,7 +155,7 @@ def test_a_database_that_is_down_holds_the_checkpoint_back_and_loses_nothing(
     assert ingestor.checkpoint(force=True)
     assert ingestor.step() == 150
     assert ingestor.checkpoint(force=True)
-    assert stored_count(url) == 500
+    assert row_count(url, schema.decisions) == 500
     assert not list(settings.spool_dir.glob("seg-*.arrows"))  # deleted only after their decisions committed
     saved = ckpt.load(settings.checkpoint_path)
     assert saved is not None and saved.ingested_total == 500
@@ -181,7 +173,7 @@ def test_ids_longer_than_the_columns_are_skipped_and_counted(
     ingestor = Ingestor(settings, bundle.feature_names, decisions=decisions)
     ingestor.step()
     assert ingestor.checkpoint()
-    assert stored_count(store_url) == 8
+    assert row_count(store_url, schema.decisions) == 8
     assert registry.get_sample_value("credit_scoring_decision_store_records_skipped_total") == 2
     assert registry.get_sample_value("credit_scoring_decision_store_records_committed_total") == 8
 
@@ -210,7 +202,7 @@ def test_a_real_sidecar_loses_no_decision_while_postgresql_is_down_and_it_is_kil
     try:
         writer.append(records[:1_000])
         writer.close_segment()
-        wait_until(lambda: stored_count(url) == 1_000, 90, "the first 1,000 decisions stored")
+        wait_until(lambda: row_count(url, schema.decisions) == 1_000, 90, "the first 1,000 decisions stored")
         postgres_server.stop()
         writer.append(records[1_000:2_000])
         writer.close_segment()
@@ -224,7 +216,7 @@ def test_a_real_sidecar_loses_no_decision_while_postgresql_is_down_and_it_is_kil
         process = start_sidecar(spool, bundle_dir, port, log, *extra)
         writer.append(records[2_000:])
         writer.close_segment()
-        wait_until(lambda: stored_count(url) == 3_000, 90, "every decision stored")
+        wait_until(lambda: row_count(url, schema.decisions) == 3_000, 90, "every decision stored")
         wait_until(lambda: not list(spool.glob("seg-*.arrows")), 30, "the consumed segments deleted")
     finally:
         stop(process)

@@ -73,7 +73,7 @@ def test_fleet_ratios_from_prometheus_equal_fairlearns_on_the_same_records(
         for i, (spool, port) in enumerate(zip(spools, ports, strict=True)):
             spool.mkdir()
             sidecars.append(start_sidecar(spool, bundle_dir, port, tmp_path / f"sidecar-{i}.log"))
-        config = write_prometheus_config(tmp_path / "prometheus.yml", RULES_FILE, ports)
+        config = write_prometheus_config(tmp_path / "prometheus.yml", ports, rules_file=RULES_FILE)
         prom_port = free_port()
         prometheus = start_prometheus(str(PROMETHEUS), config, tmp_path, prom_port)
         base = f"http://127.0.0.1:{prom_port}"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from deploy.bento_server import free_port
 from monitoring import store_schema as schema
@@ -19,6 +18,7 @@ from monitoring.bounded_server import HttpLimits
 from monitoring.outcomes_endpoint import outcomes_response
 from monitoring.server import make_server, serve_in_thread
 from tests.monitoring.processes import start_sidecar, stop, wait_until
+from tests.monitoring.store_data import row_count
 
 MAX_BODY = 4096
 CSV = {"Content-Type": "text/csv"}
@@ -42,15 +42,6 @@ def sidecar(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path) -> Itera
         stop(process)
 
 
-def stored(store_url: str) -> int:
-    engine = schema.open_engine(store_url)
-    schema.ensure_schema(engine)
-    with engine.connect() as connection:
-        count = int(connection.scalar(select(func.count()).select_from(schema.outcomes)))
-    engine.dispose()
-    return count
-
-
 def test_csv_and_json_are_loaded_once(sidecar: tuple[str, str]) -> None:
     base, store_url = sidecar
     body = b"request_id,defaulted,observed_at\ne-1,1,2026-06-01\ne-2,0,2026-06-01\n"
@@ -63,7 +54,7 @@ def test_csv_and_json_are_loaded_once(sidecar: tuple[str, str]) -> None:
     assert (first.json()["stored"], first.json()["unknown_ids"]) == (2, 2)
     assert (again.json()["stored"], again.json()["unchanged"]) == (0, 2)
     assert as_json.json()["stored"] == 1
-    assert stored(store_url) >= 3
+    assert row_count(store_url, schema.outcomes) >= 3
 
 
 @pytest.mark.parametrize(
@@ -80,11 +71,11 @@ def test_bad_bodies_get_a_clear_4xx_and_change_nothing(
     sidecar: tuple[str, str], body: bytes, headers: dict[str, str], status: int, expected: str
 ) -> None:
     base, store_url = sidecar
-    before = stored(store_url)
+    before = row_count(store_url, schema.outcomes)
     response = httpx.post(f"{base}/outcomes", content=body, headers=headers)
     assert response.status_code == status
     assert expected in response.text
-    assert stored(store_url) == before
+    assert row_count(store_url, schema.outcomes) == before
 
 
 def test_a_contradiction_is_409_until_replaced(sidecar: tuple[str, str]) -> None:

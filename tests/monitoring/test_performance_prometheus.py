@@ -22,7 +22,14 @@ from monitoring import store_schema as schema
 from monitoring.outcome_store import load_outcomes
 from monitoring.outcomes import read_csv
 from monitoring.performance import compute
-from tests.monitoring.processes import REPO, prometheus_query, start_prometheus, stop, wait_until
+from tests.monitoring.processes import (
+    REPO,
+    prometheus_query,
+    start_prometheus,
+    stop,
+    wait_until,
+    write_prometheus_config,
+)
 from tests.monitoring.store_data import decision, model, seed
 
 PROMETHEUS = shutil.which("prometheus")
@@ -70,12 +77,7 @@ def test_prometheus_reads_the_job_and_the_alert_selects_the_month_below_the_acce
              "--auc-alert-margin", "0.05", "--min-outcomes", "500"],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n"
-        "scrape_configs:\n  - job_name: performance\n"
-        f"    static_configs:\n      - targets: ['127.0.0.1:{job_port}']\n"
-    )
+    config = write_prometheus_config(tmp_path / "prometheus.yml", [job_port], job="performance")
     prometheus = start_prometheus(str(PROMETHEUS), config, tmp_path, prom_port)
     base = f"http://127.0.0.1:{prom_port}"
     try:

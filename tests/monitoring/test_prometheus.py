@@ -15,7 +15,14 @@ import pytest
 
 from deploy.bento_server import free_port
 from service.bundle import Bundle
-from tests.monitoring.processes import start_prometheus, start_sidecar, stop, wait_ready, wait_until
+from tests.monitoring.processes import (
+    start_prometheus,
+    start_sidecar,
+    stop,
+    wait_ready,
+    wait_until,
+    write_prometheus_config,
+)
 from tests.monitoring.synthetic import SpoolWriter, generate_features, records_from_frame
 
 PROMETHEUS = shutil.which("prometheus")
@@ -39,12 +46,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path, bundle: Bu
     writer.close_segment()
     sidecar_port, prom_port = free_port(), free_port()
     sidecar = start_sidecar(tmp_path / "spool", bundle_dir, sidecar_port, tmp_path / "sidecar.log")
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: drift-sidecar\n"
-        f"    static_configs:\n      - targets: ['127.0.0.1:{sidecar_port}']\n"
-    )
+    config = write_prometheus_config(tmp_path / "prometheus.yml", [sidecar_port], job="drift-sidecar")
     prometheus = start_prometheus(str(PROMETHEUS), config, tmp_path, prom_port)
     try:
         wait_ready(sidecar_port, sidecar)

@@ -89,7 +89,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path):
         for i, (spool, port) in enumerate(zip(spools, ports, strict=True)):
             spool.mkdir()
             sidecars.append(start_sidecar(spool, bundle_dir, port, tmp_path / f"sidecar-{i}.log"))
-        config = write_prometheus_config(tmp_path / "prometheus.yml", every_second_rules(tmp_path), ports)
+        config = write_prometheus_config(
+            tmp_path / "prometheus.yml", ports, rules_file=every_second_rules(tmp_path)
+        )
         prom_port = free_port()
         prometheus = start_prometheus(str(PROMETHEUS), config, tmp_path, prom_port)
         fleet = Fleet(spools, f"http://127.0.0.1:{prom_port}")

@@ -10,25 +10,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from deploy.bento_server import free_port
 from monitoring import store_schema as schema
 from monitoring.__main__ import main
 from monitoring.performance import compute
 from tests.monitoring.processes import REPO, stop, wait_until
-from tests.monitoring.store_data import decision, model, seed
+from tests.monitoring.store_data import decision, model, row_count, seed
 
 HEADER = "request_id,applicant_id,defaulted,observed_at\n"
-
-
-def outcome_count(url: str) -> int:
-    engine = schema.open_engine(url)
-    schema.ensure_schema(engine)
-    with engine.connect() as connection:
-        count = int(connection.scalar(select(func.count()).select_from(schema.outcomes)))
-    engine.dispose()
-    return count
 
 
 def write(tmp_path: Path, text: str, name: str = "outcomes.csv") -> Path:
@@ -47,7 +37,7 @@ def test_load_prints_a_summary_and_is_idempotent(
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (first["stored"], first["unknown_ids"]) == (2, 1)
     assert (second["stored"], second["unchanged"]) == (0, 2)
-    assert outcome_count(store_url) == 2
+    assert row_count(store_url, schema.outcomes) == 2
 
 
 def test_a_bad_file_exits_2_naming_row_and_column_and_loads_nothing(
@@ -57,7 +47,7 @@ def test_a_bad_file_exits_2_naming_row_and_column_and_loads_nothing(
     path = write(tmp_path, HEADER + "r-1,,1,2026-06-01\nr-2,,perhaps,2026-06-01\n")
     assert main(["outcomes", "load", str(path), "--store-url", url]) == 2
     assert "row 2 (line 3), column defaulted: 'perhaps' is not 1/0" in capsys.readouterr().err
-    assert outcome_count(url) == 0
+    assert row_count(url, schema.outcomes) == 0
 
 
 def test_a_conflict_exits_2_and_replace_corrects_it(
